@@ -1,0 +1,158 @@
+import { METHODS, type ReportedMethod } from './anonymizer'
+
+/**
+ * Upper bounds (inclusive, milliseconds) of the latency histogram buckets. Constant across versions and
+ * instances, so that histograms from many installations add up bucket by bucket.
+ */
+export const LATENCY_BOUNDS_MS: readonly number[] = Object.freeze([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000])
+
+/** Upper bounds (inclusive, bytes) of the response size histogram buckets. */
+export const SIZE_BOUNDS_BYTES: readonly number[] = Object.freeze([64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304])
+
+/** Status codes outside 100..599 (only possible through `reply.raw`) are counted under 0, keeping the map bounded. */
+const STATUS_UNKNOWN = 0
+
+export interface HistogramRecord {
+  /** Number of observations. */
+  count: number
+  /** Sum of the observed values. */
+  sum: number
+  /** Non-cumulative counts: `buckets[i]` counts values `<= bounds[i]` and `> bounds[i - 1]`; the last entry is overflow. */
+  buckets: number[]
+}
+
+export interface SizeHistogramRecord extends HistogramRecord {
+  /** Responses without a `content-length` (streams). */
+  unknown: number
+}
+
+/** What is known about a set of requests: the unit of every report entry. */
+export interface MetricsRecord {
+  requests: number
+  responses: number
+  /** Requests closed by the client before a response was sent. */
+  aborted: number
+  /** Milliseconds from request to response (`reply.elapsedTime`). */
+  latency: HistogramRecord
+  /** Response `content-length` in bytes. */
+  size: SizeHistogramRecord
+  /** Status code -> count. */
+  status: Record<string, number>
+}
+
+class Histogram {
+  count = 0
+  sum = 0
+  readonly buckets: Float64Array
+
+  constructor (readonly bounds: readonly number[]) {
+    this.buckets = new Float64Array(bounds.length + 1)
+  }
+
+  observe (value: number): void {
+    const bounds = this.bounds
+    let i = 0
+    while (i < bounds.length && value > bounds[i]) i++
+    this.buckets[i]++
+    this.count++
+    this.sum += value
+  }
+
+  addTo (record: HistogramRecord): void {
+    record.count += this.count
+    record.sum += this.sum
+    for (let i = 0; i < this.buckets.length; i++) record.buckets[i] += this.buckets[i]
+  }
+}
+
+/** Counters of one (endpoint, method) pair. All mutation happens here, on the request path: O(1) and allocation free. */
+export class MetricsCell {
+  requests = 0
+  responses = 0
+  aborted = 0
+  sizeUnknown = 0
+  readonly latency = new Histogram(LATENCY_BOUNDS_MS)
+  readonly size = new Histogram(SIZE_BOUNDS_BYTES)
+  readonly status = new Map<number, number>()
+
+  /** `contentLength` is `undefined` when the response had none (a stream). */
+  countResponse (statusCode: number, elapsedMs: number, contentLength: number | undefined): void {
+    this.responses++
+    this.latency.observe(elapsedMs)
+    if (contentLength === undefined) this.sizeUnknown++
+    else this.size.observe(contentLength)
+    const code = statusCode >= 100 && statusCode <= 599 ? statusCode : STATUS_UNKNOWN
+    this.status.set(code, (this.status.get(code) ?? 0) + 1)
+  }
+
+  addTo (record: MetricsRecord): void {
+    record.requests += this.requests
+    record.responses += this.responses
+    record.aborted += this.aborted
+    record.size.unknown += this.sizeUnknown
+    this.latency.addTo(record.latency)
+    this.size.addTo(record.size)
+    for (const [code, count] of this.status) record.status[code] = (record.status[code] ?? 0) + count
+  }
+}
+
+export function emptyRecord (): MetricsRecord {
+  return {
+    requests: 0,
+    responses: 0,
+    aborted: 0,
+    latency: { count: 0, sum: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) },
+    size: { count: 0, sum: 0, unknown: 0, buckets: new Array<number>(SIZE_BOUNDS_BYTES.length + 1).fill(0) },
+    status: {}
+  }
+}
+
+/** Sums of milliseconds are rounded to microseconds: the report needs no more, and it keeps events small. */
+function finish (record: MetricsRecord): MetricsRecord {
+  record.latency.sum = Math.round(record.latency.sum * 1000) / 1000
+  return record
+}
+
+/** One cell per reported method, made on the first request with that method. */
+export type MethodCells = Array<MetricsCell | undefined>
+
+export function createMethodCells (): MethodCells {
+  return new Array<MetricsCell | undefined>(METHODS.length).fill(undefined)
+}
+
+export interface PathRecord extends MetricsRecord {
+  methods: Partial<Record<ReportedMethod, MetricsRecord>>
+}
+
+export interface MetricsSnapshot extends MetricsRecord {
+  methods: Partial<Record<ReportedMethod, MetricsRecord>>
+  paths: Record<string, PathRecord>
+}
+
+/**
+ * Folds the cells of every endpoint into the report form: totals, per method, per endpoint and per
+ * endpoint+method. Runs once per report, never per request. Endpoints and methods without traffic are left out.
+ */
+export function summarize (endpoints: ReadonlyMap<string, MethodCells>): MetricsSnapshot {
+  const total = emptyRecord()
+  const methods: MetricsSnapshot['methods'] = {}
+  const paths: MetricsSnapshot['paths'] = {}
+  for (const endpoint of [...endpoints.keys()].sort()) {
+    const cells = endpoints.get(endpoint) as MethodCells
+    let path: PathRecord | undefined
+    cells.forEach((cell, index) => {
+      if (cell === undefined) return
+      const name = METHODS[index]
+      path ??= { ...emptyRecord(), methods: {} }
+      const perPathMethod = emptyRecord()
+      cell.addTo(perPathMethod)
+      path.methods[name] = finish(perPathMethod)
+      cell.addTo(path)
+      cell.addTo(total)
+      cell.addTo(methods[name] ??= emptyRecord())
+    })
+    if (path !== undefined) paths[endpoint] = finish(path) as PathRecord
+  }
+  for (const record of Object.values(methods)) finish(record)
+  return { ...finish(total), methods, paths }
+}

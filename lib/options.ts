@@ -1,0 +1,254 @@
+import type { onRequestHookHandler } from 'fastify'
+import { FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_MISSING_OPTION, FST_TELEMETRY_UNKNOWN_OPTION } from './errors'
+
+/** Options of the optional health route. */
+export interface HealthOptions {
+  /** Path of the route. Default `'/health'`. */
+  url?: string
+  /** Include the current telemetry snapshot in the answer while telemetry is on. Default `false`. */
+  metrics?: boolean
+  /** Hook(s) run before the route, e.g. to require a token: public metrics reveal traffic volumes. */
+  onRequest?: onRequestHookHandler | onRequestHookHandler[]
+}
+
+/** Options of `fastify.register(telemetry, options)`. */
+export interface TelemetryOptions {
+  /** Segment write key. Required while telemetry is on, except in dry run. */
+  writeKey?: string
+  /** The installation's public URL. Only its SHA-512 (or HMAC) leaves the process, as the cluster id. Required while on. */
+  issuerUrl?: string
+  /** Allow-list of literal paths that may appear in reports; `/` is always added. Required while on, except in dry run. */
+  endpoints?: readonly string[]
+  /** Secret that turns the cluster id into HMAC-SHA-512(hashKey, issuerUrl), which nobody can recompute from a guessed URL. */
+  hashKey?: string
+  /** Master switch. Default `true`. `DISABLE_TELEMETRY` / `DO_NOT_TRACK` can only turn it off. */
+  enabled?: boolean
+  /** Base URL of a Segment-compatible HTTP API. Default `'https://api.segment.io'`. */
+  host?: string
+  /** Path of the batch endpoint on `host`. Default `'/v1/batch'`. */
+  path?: string
+  /** Version of the host application. Default `'unknown'`. */
+  version?: string
+  /** Source revision of the host application. Default `'unknown'`. */
+  hash?: string
+  /** Build time of the host application. Default `'unknown'`. */
+  buildTime?: string
+  /** Milliseconds of uptime before anything is sent. Default 900 000 (15 min). */
+  identifyAfter?: number
+  /** Milliseconds between reports. Default 900 000 (15 min). */
+  reportInterval?: number
+  /** Milliseconds between keep-alives. Default 300 000 (5 min). */
+  keepAliveInterval?: number
+  /** Milliseconds that `fastify.close()` may spend delivering the last events. Default 5 000. */
+  flushTimeout?: number
+  /** Health route: `false` (default), `true` (= `{}`), or its options. */
+  health?: boolean | HealthOptions
+  /** Log every event through `fastify.log` instead of sending it. Default `false`. `TELEMETRY_DRY_RUN` forces it on. */
+  dryRun?: boolean
+}
+
+export interface ResolvedHealth {
+  url: string
+  metrics: boolean
+  onRequest: onRequestHookHandler[]
+}
+
+export interface BuildFacts {
+  version: string
+  hash: string
+  buildTime: string
+}
+
+export interface ResolvedOptions {
+  enabled: boolean
+  /** What turned telemetry off (`'option enabled: false'`, `'env DISABLE_TELEMETRY'`, ...), or `null`. */
+  disabledBy: string | null
+  dryRun: boolean
+  writeKey: string
+  issuerUrl: string
+  /** `null` in dry run without an allow-list: every route template the app registers is used. */
+  endpoints: string[] | null
+  hashKey: string | null
+  host: string
+  path: string
+  build: BuildFacts
+  identifyAfter: number
+  reportInterval: number
+  keepAliveInterval: number
+  flushTimeout: number
+  health: ResolvedHealth | null
+}
+
+export const DEFAULTS = {
+  host: 'https://api.segment.io',
+  path: '/v1/batch',
+  identifyAfter: 15 * 60 * 1000,
+  reportInterval: 15 * 60 * 1000,
+  keepAliveInterval: 5 * 60 * 1000,
+  flushTimeout: 5000,
+  healthUrl: '/health'
+} as const
+
+/** Node timers fire immediately for delays above 2^31 - 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+// Fastify hands these to every plugin along with its own options.
+const FASTIFY_REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
+
+const KNOWN_OPTIONS: ReadonlyArray<keyof TelemetryOptions> = [
+  'writeKey', 'issuerUrl', 'endpoints', 'hashKey', 'enabled', 'host', 'path', 'version', 'hash', 'buildTime',
+  'identifyAfter', 'reportInterval', 'keepAliveInterval', 'flushTimeout', 'health', 'dryRun'
+]
+const HEALTH_OPTIONS: ReadonlyArray<keyof HealthOptions> = ['url', 'metrics', 'onRequest']
+
+const FALSY_ENV = new Set(['', '0', 'false', 'no'])
+
+/** `DO_NOT_TRACK=1` style switch: any value but empty, `0`, `false` or `no` (any case) counts as set. */
+export function isEnvSwitchOn (value: string | undefined): boolean {
+  return value !== undefined && !FALSY_ENV.has(value.trim().toLowerCase())
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string'
+  if (typeof value === 'number') return `the number ${value}`
+  return `a value of type ${typeof value}`
+}
+
+function invalid (name: string, expected: string, value: unknown): never {
+  throw new FST_TELEMETRY_INVALID_OPTION(name, expected, describe(value))
+}
+
+function checkKeys (name: string | null, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key) && !(name === null && FASTIFY_REGISTER_OPTIONS.includes(key))) {
+      throw new FST_TELEMETRY_UNKNOWN_OPTION(name === null ? key : `${name}.${key}`, known.join(', '))
+    }
+  }
+}
+
+function optionalString (name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.trim() === '') invalid(name, 'a non-empty string', value)
+  return value
+}
+
+function optionalBoolean (name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'boolean') invalid(name, 'a boolean', value)
+  return value
+}
+
+function milliseconds (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    invalid(name, `an integer number of milliseconds from 1 to ${MAX_TIMER_MS}`, value)
+  }
+  return value
+}
+
+function absoluteUrl (name: string, value: unknown, protocols: readonly string[]): URL | undefined {
+  const text = optionalString(name, value)
+  if (text === undefined) return undefined
+  const expected = `an absolute ${protocols.join(' or ')} URL`
+  if (!URL.canParse(text)) invalid(name, expected, value)
+  const url = new URL(text)
+  if (!protocols.includes(url.protocol.slice(0, -1))) invalid(name, expected, value)
+  return url
+}
+
+function routePath (name: string, value: unknown): string | undefined {
+  const text = optionalString(name, value)
+  if (text !== undefined && !/^\/[^\s?#]*$/.test(text)) invalid(name, 'a path starting with "/" without spaces, "?" or "#"', value)
+  return text
+}
+
+/** A literal endpoint: `/a/b`, no parameters or wildcards, no trailing slash (one is removed). */
+function endpointList (value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  const expected = 'an array of literal paths such as "/clients" (no ":param", "*", "?", "#" or spaces)'
+  if (!Array.isArray(value)) invalid('endpoints', expected, value)
+  const endpoints = new Set(['/'])
+  for (const entry of value as unknown[]) {
+    if (typeof entry !== 'string' || !/^\/[^\s?#:*]*$/.test(entry) || entry.includes('//')) {
+      invalid('endpoints', expected, entry)
+    }
+    endpoints.add(entry.length > 1 && entry.endsWith('/') ? entry.slice(0, -1) : entry)
+  }
+  return [...endpoints].sort()
+}
+
+function healthOptions (value: unknown): ResolvedHealth | null {
+  if (value === undefined || value === false) return null
+  const health = value === true ? {} : value
+  if (typeof health !== 'object' || health === null || Array.isArray(health)) {
+    invalid('health', 'a boolean or an object { url, metrics, onRequest }', value)
+  }
+  checkKeys('health', health, HEALTH_OPTIONS)
+  const { url, metrics, onRequest } = health as HealthOptions
+  const hooks = onRequest === undefined ? [] : [onRequest].flat()
+  if (hooks.some(hook => typeof hook !== 'function')) {
+    invalid('health.onRequest', 'a hook function or an array of hook functions', onRequest)
+  }
+  return {
+    url: routePath('health.url', url) ?? DEFAULTS.healthUrl,
+    metrics: optionalBoolean('health.metrics', metrics) ?? false,
+    onRequest: hooks
+  }
+}
+
+/**
+ * Checks every option and applies defaults and the environment switches. Throws an `FST_TELEMETRY_*` error that
+ * names the first bad option. `env` is a parameter so that tests need not touch `process.env`.
+ */
+export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (input === undefined || input === null) input = {}
+  if (typeof input !== 'object' || Array.isArray(input)) invalid('options', 'an object', input)
+  const opts = input as Record<keyof TelemetryOptions, unknown>
+  checkKeys(null, opts, KNOWN_OPTIONS)
+
+  const enabledOption = optionalBoolean('enabled', opts.enabled) ?? true
+  const dryRunOption = optionalBoolean('dryRun', opts.dryRun) ?? false
+  const writeKey = optionalString('writeKey', opts.writeKey)
+  const issuer = absoluteUrl('issuerUrl', opts.issuerUrl, ['http', 'https'])
+  const endpoints = endpointList(opts.endpoints)
+  const host = absoluteUrl('host', opts.host, ['http', 'https'])
+  const resolved: ResolvedOptions = {
+    enabled: enabledOption,
+    disabledBy: null,
+    dryRun: dryRunOption || isEnvSwitchOn(env.TELEMETRY_DRY_RUN),
+    writeKey: writeKey ?? '',
+    issuerUrl: issuer?.href ?? '',
+    endpoints: endpoints ?? null,
+    hashKey: optionalString('hashKey', opts.hashKey) ?? null,
+    host: host === undefined ? DEFAULTS.host : host.href.replace(/\/$/, ''),
+    path: routePath('path', opts.path) ?? DEFAULTS.path,
+    build: {
+      version: optionalString('version', opts.version) ?? 'unknown',
+      hash: optionalString('hash', opts.hash) ?? 'unknown',
+      buildTime: optionalString('buildTime', opts.buildTime) ?? 'unknown'
+    },
+    identifyAfter: milliseconds('identifyAfter', opts.identifyAfter, DEFAULTS.identifyAfter),
+    reportInterval: milliseconds('reportInterval', opts.reportInterval, DEFAULTS.reportInterval),
+    keepAliveInterval: milliseconds('keepAliveInterval', opts.keepAliveInterval, DEFAULTS.keepAliveInterval),
+    flushTimeout: milliseconds('flushTimeout', opts.flushTimeout, DEFAULTS.flushTimeout),
+    health: healthOptions(opts.health)
+  }
+
+  if (!enabledOption) resolved.disabledBy = 'option enabled: false'
+  else if (isEnvSwitchOn(env.DISABLE_TELEMETRY)) resolved.disabledBy = 'env DISABLE_TELEMETRY'
+  else if (isEnvSwitchOn(env.DO_NOT_TRACK)) resolved.disabledBy = 'env DO_NOT_TRACK'
+  if (resolved.disabledBy !== null) {
+    resolved.enabled = false
+    resolved.dryRun = false
+    return resolved
+  }
+
+  if (issuer === undefined) throw new FST_TELEMETRY_MISSING_OPTION('issuerUrl', 'while telemetry is on')
+  if (!resolved.dryRun) {
+    if (writeKey === undefined) throw new FST_TELEMETRY_MISSING_OPTION('writeKey', 'while telemetry is on (or use dryRun)')
+    if (endpoints === undefined) throw new FST_TELEMETRY_MISSING_OPTION('endpoints', 'while telemetry is on (or use dryRun to list them)')
+  }
+  return resolved
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { registerHealthRoute } from './health'
+import { resolveOptions, type TelemetryOptions } from './options'
+import { Recorder, kCell } from './recorder'
+import { clusterIdOf, type TelemetrySnapshot } from './report'
+import { Reporter } from './reporter'
+
+/** `fastify.telemetry`: what the plugin is doing, for operators and for an app's own health route. */
+export interface TelemetryDecorator {
+  /** Whether telemetry is on (`false` when an option or environment switch turned it off). */
+  readonly enabled: boolean
+  /** Whether events are logged instead of sent. */
+  readonly dryRun: boolean
+  /** Segment `anonymousId` of every event: quote it to ask for deletion. `null` while off. */
+  readonly clusterId: string | null
+  /** Random id of this process, new on every start. `null` while off. */
+  readonly instanceId: string | null
+  /** Every path that can ever appear in a report's `paths`. */
+  readonly endpoints: readonly string[]
+  /** Events waiting for delivery (bounded). */
+  readonly pending: number
+  /** The `telemetry` event properties that would be sent now (before splitting), or `null` while off. */
+  snapshot (): TelemetrySnapshot | null
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    telemetry: TelemetryDecorator
+  }
+  interface FastifyContextConfig {
+    /** `false`: this route is counted nowhere, not even under `/`. */
+    telemetry?: boolean
+  }
+}
+
+const OFF: TelemetryDecorator = Object.freeze({
+  enabled: false,
+  dryRun: false,
+  clusterId: null,
+  instanceId: null,
+  endpoints: Object.freeze([]),
+  pending: 0,
+  snapshot: () => null
+})
+
+export async function telemetry (fastify: FastifyInstance, opts: TelemetryOptions): Promise<void> {
+  const options = resolveOptions(opts)
+
+  if (!options.enabled) {
+    // Off means off: no hooks, no timers, no client, no socket.
+    fastify.log.info(`fastify-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
+    fastify.decorate('telemetry', OFF)
+    if (options.health !== null) registerHealthRoute(fastify, options.health, null)
+    return
+  }
+
+  const clusterId = clusterIdOf(options.issuerUrl, options.hashKey)
+  const instanceId = randomUUID()
+  const recorder = new Recorder(options.endpoints)
+  const reporter = new Reporter({ options, clusterId, instanceId, log: fastify.log, endpoints: recorder.endpoints })
+  const listEndpoints = (): string[] => options.endpoints ?? [...recorder.endpoints.keys()].sort()
+
+  fastify.decorateRequest(kCell, null)
+  fastify.addHook('onRoute', recorder.onRoute)
+  fastify.addHook('onRequest', recorder.onRequest)
+  fastify.addHook('onResponse', recorder.onResponse)
+  fastify.addHook('onRequestAbort', recorder.onRequestAbort)
+
+  fastify.addHook('onReady', function startTelemetry (done) {
+    reporter.start()
+    const minutes = Math.round(options.identifyAfter / 60_000)
+    fastify.log.info({ clusterId },
+      `fastify-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
+      `first report after ${minutes === 0 ? `${options.identifyAfter} ms` : `${minutes} min`} of uptime. ` +
+      'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false')
+    if (options.dryRun && options.endpoints === null) {
+      fastify.log.info({ endpoints: listEndpoints() },
+        'fastify-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
+    }
+    done()
+  })
+  fastify.addHook('onClose', async function stopTelemetry () {
+    await reporter.stop()
+  })
+
+  fastify.decorate('telemetry', {
+    enabled: true,
+    dryRun: options.dryRun,
+    clusterId,
+    instanceId,
+    get endpoints () { return listEndpoints() },
+    get pending () { return reporter.pending },
+    snapshot: () => reporter.snapshot()
+  } satisfies TelemetryDecorator)
+
+  if (options.health !== null) registerHealthRoute(fastify, options.health, () => reporter.snapshot())
+}

@@ -1,0 +1,59 @@
+import { STATUS_CODES } from 'node:http'
+import type { HTTPClient, HTTPClientRequest, HTTPResponse } from '@segment/analytics-node'
+import type { FastifyBaseLogger } from 'fastify'
+import { EnvHttpProxyAgent, request } from 'undici'
+
+/** An HTTP client for the Segment SDK that can also release its sockets. */
+export interface Transport extends HTTPClient {
+  destroy (): Promise<void>
+}
+
+/**
+ * Sends the SDK's batches over undici: keep-alive sockets, a hard deadline per request (a collector that
+ * trickles bytes cannot hold a request open), bodies always consumed so sockets are reused, and
+ * `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` honoured.
+ */
+export function createUndiciTransport (): Transport {
+  const dispatcher = new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connections: 4 })
+  return {
+    async makeRequest (options: HTTPClientRequest): Promise<HTTPResponse> {
+      const timeout = options.httpRequestTimeout
+      const response = await request(options.url, {
+        dispatcher,
+        method: options.method,
+        headers: options.headers,
+        body: options.body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: AbortSignal.timeout(timeout)
+      })
+      await response.body.dump()
+      return {
+        status: response.statusCode,
+        statusText: STATUS_CODES[response.statusCode] ?? '',
+        headers: response.headers
+      }
+    },
+    async destroy () {
+      await dispatcher.destroy()
+    }
+  }
+}
+
+/**
+ * Dry run: logs each event exactly as it would go on the wire, SDK-added fields included, with the write
+ * key redacted, and answers like a collector that accepted it. Nothing leaves the process.
+ */
+export function createDryRunTransport (log: FastifyBaseLogger): Transport {
+  return {
+    async makeRequest (options: HTTPClientRequest): Promise<HTTPResponse> {
+      const { batch, sentAt } = JSON.parse(options.body) as { batch: Array<{ type: string, event?: string }>, sentAt: string }
+      for (const event of batch) {
+        log.info({ telemetryEvent: event, telemetryBatch: { writeKey: '[redacted]', sentAt } },
+          `fastify-telemetry dry run, not sent: ${event.event ?? event.type}`)
+      }
+      return { status: 200, statusText: 'OK', headers: {} }
+    },
+    async destroy () {}
+  }
+}
