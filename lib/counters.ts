@@ -58,6 +58,13 @@ class Histogram {
     this.sum += value
   }
 
+  /** Folds another histogram with the same bounds into this one (summaries only). */
+  add (other: Histogram): void {
+    this.count += other.count
+    this.sum += other.sum
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i] += other.buckets[i]
+  }
+
   addTo (record: HistogramRecord): void {
     record.count += this.count
     record.sum += this.sum
@@ -85,6 +92,23 @@ export class MetricsCell {
     this.status.set(code, (this.status.get(code) ?? 0) + 1)
   }
 
+  /** Folds another cell into this one: `summarize` sums cells, which keeps status counts in a Map until the end. */
+  add (other: MetricsCell): void {
+    this.requests += other.requests
+    this.responses += other.responses
+    this.aborted += other.aborted
+    this.sizeUnknown += other.sizeUnknown
+    this.latency.add(other.latency)
+    this.size.add(other.size)
+    for (const [code, count] of other.status) this.status.set(code, (this.status.get(code) ?? 0) + count)
+  }
+
+  toRecord (): MetricsRecord {
+    const record = emptyRecord()
+    this.addTo(record)
+    return finish(record)
+  }
+
   addTo (record: MetricsRecord): void {
     record.requests += this.requests
     record.responses += this.responses
@@ -96,6 +120,22 @@ export class MetricsCell {
   }
 }
 
+/** An integer key far beyond any status code, beyond what V8 keeps in a flat array. */
+const SPARSE_KEY = 1 << 20
+
+/**
+ * An empty status code -> count object. Its keys are integers from 100 to 599, for which V8 allocates a flat array
+ * up to the largest key (about 6 KB for a record with a 5xx), which JSON.stringify then walks slot by slot; a
+ * report has one record per endpoint and method, so for a large app that garbage dominated the cost of a report.
+ * Writing a key beyond that range first makes the object a hash table, which deleting the key leaves in place.
+ */
+function statusRecord (): Record<string, number> {
+  const status: Record<string, number> = {}
+  status[SPARSE_KEY] = 0
+  delete status[SPARSE_KEY]
+  return status
+}
+
 export function emptyRecord (): MetricsRecord {
   return {
     requests: 0,
@@ -103,7 +143,7 @@ export function emptyRecord (): MetricsRecord {
     aborted: 0,
     latency: { count: 0, sum: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) },
     size: { count: 0, sum: 0, unknown: 0, buckets: new Array<number>(SIZE_BOUNDS_BYTES.length + 1).fill(0) },
-    status: {}
+    status: statusRecord()
   }
 }
 
@@ -134,25 +174,29 @@ export interface MetricsSnapshot extends MetricsRecord {
  * endpoint+method. Runs once per report, never per request. Endpoints and methods without traffic are left out.
  */
 export function summarize (endpoints: ReadonlyMap<string, MethodCells>): MetricsSnapshot {
-  const total = emptyRecord()
-  const methods: MetricsSnapshot['methods'] = {}
+  const total = new MetricsCell()
+  const methodSums = createMethodCells()
   const paths: MetricsSnapshot['paths'] = {}
   for (const endpoint of [...endpoints.keys()].sort()) {
     const cells = endpoints.get(endpoint) as MethodCells
-    let path: PathRecord | undefined
+    let path: MetricsCell | undefined
+    const pathMethods: PathRecord['methods'] = {}
     cells.forEach((cell, index) => {
       if (cell === undefined) return
-      const name = METHODS[index]
-      path ??= { ...emptyRecord(), methods: {} }
-      const perPathMethod = emptyRecord()
-      cell.addTo(perPathMethod)
-      path.methods[name] = finish(perPathMethod)
-      cell.addTo(path)
-      cell.addTo(total)
-      cell.addTo(methods[name] ??= emptyRecord())
+      pathMethods[METHODS[index]] = cell.toRecord()
+      path ??= new MetricsCell()
+      path.add(cell)
+      const methodSum = methodSums[index] ??= new MetricsCell()
+      methodSum.add(cell)
     })
-    if (path !== undefined) paths[endpoint] = finish(path) as PathRecord
+    if (path !== undefined) {
+      paths[endpoint] = { ...path.toRecord(), methods: pathMethods }
+      total.add(path)
+    }
   }
-  for (const record of Object.values(methods)) finish(record)
-  return { ...finish(total), methods, paths }
+  const methods: MetricsSnapshot['methods'] = {}
+  methodSums.forEach((sum, index) => {
+    if (sum !== undefined) methods[METHODS[index]] = sum.toRecord()
+  })
+  return { ...total.toRecord(), methods, paths }
 }

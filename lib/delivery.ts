@@ -12,8 +12,9 @@ export const MAX_PENDING_REPORTS = 3
 
 /**
  * A bounded queue in front of the Segment SDK. One unit travels at a time; while it does, at most
- * `MAX_PENDING_REPORTS - 1` units wait, and on overflow the oldest waiting unit is dropped whole (an identify last,
- * since its traits are never repeated otherwise). A dead collector therefore costs a few reports of memory, never more.
+ * `MAX_PENDING_REPORTS - 1` units wait. A newer report or keep-alive replaces a waiting one of its kind, and on
+ * overflow the oldest waiting unit is dropped whole (an identify last, since its traits are never repeated
+ * otherwise). A dead collector therefore costs a few reports of memory, never more.
  */
 export class DeliveryQueue<M> {
   private readonly waiting: Array<DeliveryUnit<M>> = []
@@ -36,6 +37,13 @@ export class DeliveryQueue<M> {
   push (unit: DeliveryUnit<M>): void {
     if (this.travelling === 0 && !this.draining) {
       this.dispatch(unit)
+      return
+    }
+    // Reports are cumulative and keep-alives carry nothing new: a newer unit replaces a waiting one of its kind, in
+    // its place in line, so that one kind arriving fast cannot crowd out the others.
+    const same = unit.kind === 'identify' ? -1 : this.waiting.findIndex(waiting => waiting.kind === unit.kind)
+    if (same !== -1) {
+      this.onDropped(this.waiting.splice(same, 1, unit)[0])
       return
     }
     this.waiting.push(unit)

@@ -214,6 +214,10 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
   const issuer = absoluteUrl('issuerUrl', opts.issuerUrl, ['http', 'https'])
   const endpoints = endpointList(opts.endpoints)
   const host = absoluteUrl('host', opts.host, ['http', 'https'])
+  // The Segment SDK silently drops a path inside `host`; it belongs in `path`.
+  if (host !== undefined && host.href !== `${host.origin}/`) {
+    invalid('host', 'an origin such as "https://api.segment.io" (put any path in the "path" option)', opts.host)
+  }
   const resolved: ResolvedOptions = {
     enabled: enabledOption,
     disabledBy: null,
@@ -222,7 +226,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
     issuerUrl: issuer?.href ?? '',
     endpoints: endpoints ?? null,
     hashKey: optionalString('hashKey', opts.hashKey) ?? null,
-    host: host === undefined ? DEFAULTS.host : host.href.replace(/\/$/, ''),
+    host: host?.origin ?? DEFAULTS.host,
     path: routePath('path', opts.path) ?? DEFAULTS.path,
     build: {
       version: optionalString('version', opts.version) ?? 'unknown',

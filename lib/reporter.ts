@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Analytics } from '@segment/analytics-node'
 import type { FastifyBaseLogger } from 'fastify'
@@ -46,6 +47,8 @@ export class Reporter {
   private closed = false
   private timers: NodeJS.Timeout[] = []
   private analytics: Analytics | null = null
+  /** Messages handed to the SDK -> what to call when it reports them delivered or given up. */
+  private readonly travelling = new Map<string, (error?: unknown) => void>()
   private transport: Transport | null = null
 
   constructor (private readonly ctx: ReporterContext) {}
@@ -73,21 +76,16 @@ export class Reporter {
 
   /** `onClose`: stop the timers, send a final report if anything was ever sent, and give up after `flushTimeout`. */
   async stop (): Promise<void> {
-    if (this.closed) return
     this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     this.gc.stop()
-    if (this.analytics === null) return
-    try {
-      this.queue.push(this.reportUnit())
-      this.queue.drain()
-      await this.analytics.closeAndFlush({ timeout: this.ctx.options.flushTimeout })
-    } catch (error) {
-      /* c8 ignore next 2 */
-      this.ctx.log.debug({ err: error }, 'fastify-telemetry: final report failed')
-    } finally {
-      await this.transport?.destroy().catch(() => {})
-    }
+    const analytics = this.analytics
+    if (analytics === null) return
+    this.queue.push(this.reportUnit())
+    this.queue.drain()
+    // Never rejects: it resolves once everything is delivered or given up on, or at the timeout, where it aborts the rest.
+    await analytics.closeAndFlush({ timeout: this.ctx.options.flushTimeout })
+    await (this.transport as Transport).destroy()
   }
 
   private schedule (timer: NodeJS.Timeout): void {
@@ -142,36 +140,72 @@ export class Reporter {
       httpRequestTimeout: Math.min(options.flushTimeout, MAX_REQUEST_MS),
       httpClient: this.transport
     })
-    analytics.on('error', error => log.debug({ err: error }, 'fastify-telemetry: delivery failed'))
+    // The SDK's per-call callbacks fire no sooner than 300 ms after delivery; its events fire at once.
+    analytics.on('identify', ctx => this.settle(ctx.event.messageId as string))
+    analytics.on('track', ctx => this.settle(ctx.event.messageId as string))
+    analytics.on('error', error => {
+      log.debug({ err: error.reason }, 'fastify-telemetry: delivery failed')
+      if (error.ctx !== undefined) {
+        this.settle(error.ctx.event.messageId as string, error.reason)
+        return
+      }
+      // An SDK-internal failure names no message: count everything travelling as lost, or the queue would stall.
+      /* c8 ignore start: only a bug inside the SDK gets here */
+      for (const messageId of [...this.travelling.keys()]) this.settle(messageId, error.reason)
+      /* c8 ignore stop */
+    })
     return analytics
   }
 
   private send (message: Message, done: (error?: unknown) => void): void {
     const analytics = this.analytics as Analytics
     const anonymousId = this.ctx.clusterId
-    const callback = (error?: unknown): void => {
+    // Same form as the SDK's own ids; ours, so that the SDK's delivery events can be matched to the message.
+    const messageId = `node-next-${Date.now()}-${randomUUID()}`
+    this.travelling.set(messageId, error => {
       if (message.type === 'identify') this.identifyState = error === undefined ? 'delivered' : 'unsent'
       done(error)
-    }
+    })
     try {
       if (message.type === 'identify') {
-        analytics.identify({ anonymousId, traits: { ...message.traits }, context: { ...EVENT_CONTEXT } }, callback)
+        analytics.identify({ messageId, anonymousId, traits: { ...message.traits }, context: { ...EVENT_CONTEXT } })
       } else {
-        analytics.track({ anonymousId, event: message.event, properties: { ...message.properties }, context: { ...EVENT_CONTEXT } }, callback)
+        analytics.track({ messageId, anonymousId, event: message.event, properties: { ...message.properties }, context: { ...EVENT_CONTEXT } })
       }
+      /* c8 ignore start: every message built here is valid; the SDK throws synchronously only on invalid input */
     } catch (error) {
-      // The SDK validates synchronously; a bug here must cost one event, not the host's request.
-      /* c8 ignore next */
-      queueMicrotask(() => done(error))
+      // Should that change, a bug must cost one event, not the host's request.
+      queueMicrotask(() => this.settle(messageId, error))
     }
+    /* c8 ignore stop */
+  }
+
+  /** Called once per message, from the SDK's `identify`/`track` (delivered) or `error` (given up) events. */
+  private settle (messageId: string, error?: unknown): void {
+    const done = this.travelling.get(messageId)
+    if (done === undefined) return
+    this.travelling.delete(messageId)
+    done(error)
   }
 
   private dropped (unit: DeliveryUnit<Message>): void {
-    if (unit.kind === 'identify') this.identifyState = 'unsent'
-    this.ctx.log.debug({ kind: unit.kind }, 'fastify-telemetry: delivery queue full, dropped the oldest waiting unit')
+    this.ctx.log.debug({ kind: unit.kind }, 'fastify-telemetry: delivery queue full, dropped a waiting event (a newer one carries its data)')
   }
 
   private failed (unit: DeliveryUnit<Message>, error: unknown): void {
     this.ctx.log.debug({ kind: unit.kind, err: error }, 'fastify-telemetry: event not delivered')
+    if (!this.closed) this.renewClient()
+  }
+
+  /**
+   * The SDK adds an `abort` listener to one long-lived AbortSignal for every retry or rate-limit pause and never
+   * removes it: through a long outage they pile up without bound (and Node prints a MaxListenersExceededWarning
+   * after ten). Outside close, a failed unit means nothing is travelling (one unit at a time), so a fresh client
+   * costs nothing and lets the old one be collected, listeners and all.
+   */
+  private renewClient (): void {
+    const stale = this.transport
+    this.analytics = this.createClient()
+    stale?.destroy().catch(() => {})
   }
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { schemaViolations } from './schema'
 
 /** How the collector misbehaves; `ok` accepts every valid batch. */
 export type Fault = 'ok' | '500' | '429' | '400' | 'hang' | 'reset' | 'trickle'
@@ -28,8 +29,16 @@ interface Waiter {
  * collector or network does.
  */
 export class Collector {
+  /** Bodies of the batches the collector accepted. */
   readonly rawBodies: string[] = []
+  /** Every request as it arrived, whatever the answer: request line, raw headers and body. */
+  readonly wire: string[] = []
   readonly events: CollectedEvent[] = []
+  /**
+   * How accepted events broke the shipped JSON Schemas (schema/*.json). Every event is checked as it arrives and
+   * `close()` throws when this is not empty, so every test that closes its collector also proves the schemas.
+   */
+  readonly schemaErrors: string[] = []
   /** Requests seen, including refused and failed ones. */
   requests = 0
   fault: Fault = 'ok'
@@ -38,14 +47,15 @@ export class Collector {
 
   private constructor (private readonly server: Server, readonly writeKey: string) {}
 
-  static async start (writeKey = 'test-write-key'): Promise<Collector> {
+  /** `port` lets a test bring a collector back where a previous one stopped (a recovered outage). */
+  static async start (writeKey = 'test-write-key', port = 0): Promise<Collector> {
     const server = createServer((req, res) => collector.handle(req, res))
     const collector = new Collector(server, writeKey)
     server.on('connection', socket => {
       collector.sockets.add(socket)
       socket.on('close', () => collector.sockets.delete(socket))
     })
-    server.listen(0, '127.0.0.1')
+    server.listen(port, '127.0.0.1')
     await once(server, 'listening')
     return collector
   }
@@ -55,9 +65,14 @@ export class Collector {
     return `http://127.0.0.1:${port}`
   }
 
-  /** Every byte received, as one string. */
+  /** Every byte of every accepted batch, as one string. */
   get allBytes (): string {
     return this.rawBodies.join('\n')
+  }
+
+  /** Every request line, header and body received, accepted or not, as one string. */
+  get wireBytes (): string {
+    return this.wire.join('\n')
   }
 
   named (name: string): CollectedEvent[] {
@@ -86,6 +101,9 @@ export class Collector {
     for (const socket of this.sockets) socket.destroy()
     this.server.close()
     await once(this.server, 'close')
+    if (this.schemaErrors.length > 0) {
+      throw new Error(`collector: ${this.schemaErrors.length} schema violation(s) in received events:\n${this.schemaErrors.join('\n')}`)
+    }
   }
 
   private handle (req: IncomingMessage, res: ServerResponse): void {
@@ -93,7 +111,9 @@ export class Collector {
     req.on('data', chunk => chunks.push(chunk))
     req.on('end', () => {
       this.requests++
-      this.respond(req, res, Buffer.concat(chunks).toString('utf8'))
+      const body = Buffer.concat(chunks).toString('utf8')
+      this.wire.push(`${req.method} ${req.url} HTTP/${req.httpVersion}\n${req.rawHeaders.join('\n')}\n\n${body}`)
+      this.respond(req, res, body)
       this.notify()
     })
   }
@@ -113,27 +133,37 @@ export class Collector {
       case '400': res.writeHead(400).end('{"error":"bad request"}'); return
       case '429': res.writeHead(429, { 'retry-after': '3600' }).end('{"error":"slow down"}'); return
       case 'hang': return
-      case 'reset': res.socket?.destroy(); return
+      case 'reset': this.reset(res); return
       case 'trickle': this.trickle(res); return
     }
     this.rawBodies.push(body)
     const parsed = JSON.parse(body) as { batch: CollectedEvent[] }
     this.events.push(...parsed.batch)
+    for (const event of parsed.batch) this.schemaErrors.push(...schemaViolations(event))
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
   }
 
-  /** Headers, then one byte per second: never a whole answer within any sane timeout. */
+  /** Part of the status line and headers, then a TCP reset: the answer breaks off before the client knows the outcome. */
+  private reset (res: ServerResponse): void {
+    const socket = res.socket as Socket
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: appl', () => socket.resetAndDestroy())
+  }
+
+  /**
+   * The whole answer, status line first, one byte every 100 ms: bytes keep arriving, yet no answer completes
+   * within any sane timeout.
+   */
   private trickle (res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '16' })
-    const bytes = Buffer.from('{"success":true}')
+    const socket = res.socket as Socket
+    const bytes = Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{"success":true}')
     let sent = 0
     const timer = setInterval(() => {
-      if (sent === bytes.length || res.destroyed) {
+      if (sent === bytes.length || socket.destroyed) {
         clearInterval(timer)
         return
       }
-      res.write(bytes.subarray(sent, ++sent))
-    }, 1000)
+      socket.write(bytes.subarray(sent, ++sent))
+    }, 100)
     timer.unref()
   }
 

@@ -1,0 +1,213 @@
+// The JSON Schemas (draft 2020-12) of the three events, built from the plugin's own constants (histogram bounds,
+// method names, event names, format version), so they cannot drift from the code. `scripts/docs.mjs` writes them to
+// schema/ and renders docs/telemetry.md from their descriptions: each field's meaning is written once, here.
+import { EVENTS, LATENCY_BOUNDS_MS, METHODS, SCHEMA_VERSION, SIZE_BOUNDS_BYTES } from 'fastify-telemetry'
+
+const DIALECT = 'https://json-schema.org/draft/2020-12/schema'
+
+/** A closed object: every property listed is required (unless in `optional`), nothing else is allowed. */
+function object (description, properties, optional = []) {
+  return {
+    type: 'object',
+    description,
+    properties,
+    required: Object.keys(properties).filter(key => !optional.includes(key)),
+    additionalProperties: false
+  }
+}
+
+const count = description => ({ type: 'integer', minimum: 0, description })
+const bytes = description => ({ type: 'integer', minimum: 0, description })
+
+function histogram (unit, bounds, boundsName, extra = {}) {
+  return object(`Fixed-bucket histogram of ${unit}. Buckets are the same in every version and instance, so histograms add up.`, {
+    count: count('Number of observations.'),
+    sum: { type: 'number', minimum: 0, description: `Sum of the observed values, ${unit}.` },
+    buckets: {
+      type: 'array',
+      items: { type: 'integer', minimum: 0 },
+      minItems: bounds.length + 1,
+      maxItems: bounds.length + 1,
+      description: 'Non-cumulative counts: `buckets[i]` counts values `<= bounds[i]` and `> bounds[i - 1]`; the last entry ' +
+        `counts values above the highest bound. Bounds (\`${boundsName}\`): ${bounds.join(', ')}.`
+    },
+    ...extra
+  })
+}
+
+const METRICS_PROPERTIES = {
+  requests: count('Requests received (`onRequest`), since the instance started.'),
+  responses: count('Responses sent (`onResponse`), since the instance started.'),
+  aborted: count('Requests the client closed before a response was sent (`onRequestAbort`).'),
+  latency: { $ref: '#/$defs/latencyHistogram', description: 'Milliseconds from request to response (`reply.elapsedTime`).' },
+  size: { $ref: '#/$defs/sizeHistogram', description: 'Response sizes in bytes (`content-length`).' },
+  status: {
+    type: 'object',
+    description: 'HTTP status code -> number of responses. Codes outside 100..599 (only possible through `reply.raw`) count under `0`.',
+    propertyNames: { pattern: '^(0|[1-5][0-9]{2})$' },
+    additionalProperties: { type: 'integer', minimum: 1 }
+  }
+}
+
+const methodsMap = description => ({
+  type: 'object',
+  description,
+  propertyNames: { enum: [...METHODS] },
+  additionalProperties: { $ref: '#/$defs/metrics' }
+})
+
+const METRICS_DEFS = {
+  latencyHistogram: histogram('milliseconds from request to response (`reply.elapsedTime`)', LATENCY_BOUNDS_MS, 'LATENCY_BOUNDS_MS'),
+  sizeHistogram: histogram('response sizes in bytes (`content-length`)', SIZE_BOUNDS_BYTES, 'SIZE_BOUNDS_BYTES', {
+    unknown: count('Responses without a `content-length` (streams); not in `count`.')
+  }),
+  metrics: object('A metrics record: what is known about a set of requests. Counters are cumulative since the instance ' +
+    'started, so a lost report loses nothing.', METRICS_PROPERTIES),
+  pathMetrics: object('A metrics record of one endpoint, with the same record per method.', {
+    ...METRICS_PROPERTIES,
+    methods: methodsMap('HTTP method -> metrics record of this endpoint and method. Methods without traffic are left out.')
+  }),
+  memory: object('Process memory, from `process.memoryUsage()`, `v8.getHeapStatistics()` and a `PerformanceObserver` on `gc`.', {
+    rss: bytes('Resident set size, bytes (`process.memoryUsage().rss`).'),
+    heapTotal: bytes('V8 heap allocated, bytes (`heapTotal`).'),
+    heapUsed: bytes('V8 heap in use, bytes (`heapUsed`).'),
+    external: bytes('Memory of C++ objects bound to JavaScript objects, bytes (`external`).'),
+    arrayBuffers: bytes('Memory of `ArrayBuffer`s and `Buffer`s, bytes (`arrayBuffers`).'),
+    heapSizeLimit: bytes('Heap size limit, bytes (`heap_size_limit`).'),
+    mallocedMemory: bytes('Memory allocated through malloc by V8, bytes (`malloced_memory`).'),
+    peakMallocedMemory: bytes('Peak of `mallocedMemory`, bytes (`peak_malloced_memory`).'),
+    gcCycles: count('Garbage collections since telemetry started.'),
+    gcPauseMs: { type: 'number', minimum: 0, description: 'Total garbage collection pause since telemetry started, milliseconds.' }
+  })
+}
+
+const uuid = description => ({ type: 'string', format: 'uuid', description })
+const INSTANCE_ID = uuid('Random UUID (v4) made when the plugin starts: tells the instances of one cluster apart. New on every start.')
+const FORMAT_VERSION = {
+  const: SCHEMA_VERSION,
+  description: 'Version of the event format; raised whenever a field changes meaning or disappears.'
+}
+
+/** What every event carries besides its payload; most of it is added by the Segment SDK. */
+function envelope (type, event, payloadName, payload) {
+  return {
+    type: { const: type, description: `Segment call: \`${type}\`.` },
+    ...(event === null ? {} : { event: { const: event, description: 'Event name.' } }),
+    anonymousId: {
+      type: 'string',
+      pattern: '^[0-9a-f]{128}$',
+      description: 'Cluster id: lowercase hex SHA-512 of the installation\'s issuer URL (`issuerUrl` option), or ' +
+        'HMAC-SHA-512 keyed with the `hashKey` option. The same for every instance of one installation; quote it to ask ' +
+        'for deletion. Without `hashKey`, anyone who guesses the URL can recompute it.'
+    },
+    [payloadName]: payload,
+    context: object('Segment context: only these two fields. No host name, user agent, locale or address.', {
+      ip: { const: '0.0.0.0', description: 'Always `0.0.0.0`, set by the plugin, so that Segment does not record the sender\'s IP address.' },
+      library: object('Added by the Segment SDK: the library that sent the event.', {
+        name: { const: '@segment/analytics-node', description: 'SDK name.' },
+        version: { type: 'string', minLength: 1, description: 'SDK version.' }
+      })
+    }),
+    messageId: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^node-next-[0-9]+-[0-9a-f-]{36}$',
+      description: 'Unique id of this message in the Segment SDK\'s own format (`node-next-<ms>-<uuid>`), made by the plugin so that it can match the SDK\'s delivery reports; lets Segment drop duplicates of a retried batch.'
+    },
+    timestamp: { type: 'string', format: 'date-time', description: 'Added by the Segment SDK: when the event was created (ISO 8601, UTC).' },
+    _metadata: object('Added by the Segment SDK: the JavaScript runtime that sent the event.', {
+      nodeVersion: { type: 'string', description: '`process.version`; present when the runtime is Node.js.' },
+      jsRuntime: { type: 'string', description: 'Runtime the SDK detected: `node`.' }
+    }, ['nodeVersion']),
+    integrations: {
+      type: 'object',
+      maxProperties: 0,
+      description: 'Added by the Segment SDK: per-destination switches. Always empty (the source\'s own settings apply).'
+    }
+  }
+}
+
+function eventSchema (name, title, description, fields, extra = {}) {
+  return {
+    $schema: DIALECT,
+    $id: `urn:fastify-telemetry:schema:${name}`,
+    title,
+    description,
+    type: 'object',
+    properties: fields,
+    required: Object.keys(fields),
+    additionalProperties: false,
+    ...extra
+  }
+}
+
+// Only part 1 of a report carries the totals, `methods` and `memory`; further parts carry only more `paths`.
+const PART_ONE_ONLY = ['requests', 'responses', 'aborted', 'latency', 'size', 'status', 'methods', 'memory']
+
+const telemetryProperties = {
+  ...object('The report. Counters are cumulative since the instance started.', {
+    instanceId: INSTANCE_ID,
+    schemaVersion: FORMAT_VERSION,
+    uptime: count('Whole seconds since the server became ready.'),
+    reportId: uuid('Random UUID shared by every part of one report.'),
+    part: { type: 'integer', minimum: 1, description: 'Which part of the report this event is, from 1. Part 1 carries the totals, `methods` and `memory`.' },
+    parts: {
+      type: 'integer',
+      minimum: 1,
+      description: 'How many events the report was split into to keep each under Segment\'s 32 KB limit: `paths` is divided ' +
+        'between them, nothing is dropped. Usually 1.'
+    },
+    ...METRICS_PROPERTIES,
+    methods: methodsMap('HTTP method -> metrics record of the whole server. `GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `PATCH` and ' +
+      '`OPTIONS` by name, any other method as `OTHER`. Methods without traffic are left out.'),
+    paths: {
+      type: 'object',
+      description: 'Endpoint -> its metrics record. Endpoints are entries of the application\'s `endpoints` allow-list (`/` ' +
+        'always included), never a raw URL: a route counts under the longest entry that prefixes its template cut before the ' +
+        'first parameter (`/books/:isbn` -> `/books`), anything else under `/`. Endpoints without traffic are left out.',
+      propertyNames: { pattern: '^/' },
+      additionalProperties: { $ref: '#/$defs/pathMetrics' }
+    },
+    memory: { $ref: '#/$defs/memory', description: 'Memory and garbage collection of the process.' }
+  }, PART_ONE_ONLY),
+  if: { properties: { part: { const: 1 } } },
+  then: { required: PART_ONE_ONLY },
+  else: { properties: Object.fromEntries(PART_ONE_ONLY.map(key => [key, false])) }
+}
+
+const BUILD_FACT = option => ({
+  type: 'string',
+  minLength: 1,
+  description: `The application's ${option === 'hash' ? 'source revision' : option === 'version' ? 'version' : 'build time'} ` +
+    `(\`${option}\` option); \`unknown\` when not set.`
+})
+
+/** `{ 'identify': schema, 'telemetry': schema, 'keep-alive': schema }`, in the order events are first sent. */
+export function buildSchemas () {
+  return {
+    identify: eventSchema('identify', 'identify',
+      'Sent once per instance, when its uptime reaches `identifyAfter` (15 min by default): what the instance runs on.',
+      envelope('identify', null, 'traits', object('Facts about the instance.', {
+        instanceId: INSTANCE_ID,
+        schemaVersion: FORMAT_VERSION,
+        os: { type: 'string', minLength: 1, description: '`process.platform`: `linux`, `darwin`, `win32`, ...' },
+        arch: { type: 'string', minLength: 1, description: '`process.arch`: `x64`, `arm64`, ...' },
+        numCpu: { type: 'integer', minimum: 1, description: '`os.availableParallelism()`: CPUs available to the process.' },
+        runtimeVersion: { type: 'string', pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+', description: '`process.version`: the Node.js version.' },
+        version: BUILD_FACT('version'),
+        hash: BUILD_FACT('hash'),
+        buildTime: BUILD_FACT('buildTime')
+      }))),
+    [EVENTS.report]: eventSchema(EVENTS.report, 'telemetry (report)',
+      'Sent right after `identify`, then every `reportInterval` (15 min by default), and once more when the server closes: ' +
+      'request counts, latency and size histograms and status codes, for the whole server, per method and per endpoint, and memory.',
+      envelope('track', EVENTS.report, 'properties', telemetryProperties),
+      { $defs: METRICS_DEFS }),
+    [EVENTS.keepAlive]: eventSchema(EVENTS.keepAlive, 'keep-alive',
+      'Sent every `keepAliveInterval` (5 min by default) after `identify`: the instance is still running. Nothing else.',
+      envelope('track', EVENTS.keepAlive, 'properties', object('Only who is alive.', {
+        instanceId: INSTANCE_ID,
+        schemaVersion: FORMAT_VERSION
+      })))
+  }
+}

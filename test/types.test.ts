@@ -1,0 +1,84 @@
+// Type tests: `tsc -p tsconfig.test.json` (part of `npm test`) fails if an `@ts-expect-error` line below compiles,
+// or if a correct usage does not. Each line also runs, so the runtime agrees with the types.
+import Fastify from 'fastify'
+import t, { test } from 'tap'
+import fastifyTelemetry, { type TelemetryDecorator, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import { useEnv } from './helpers/env'
+
+useEnv(t)
+
+/** `true` only when A and B are the same type (not merely assignable). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+
+const VALID = { writeKey: 'key', issuerUrl: 'https://auth.example.com/', endpoints: ['/clients'] }
+const INVALID = { code: 'FST_TELEMETRY_INVALID_OPTION' }
+const UNKNOWN = { code: 'FST_TELEMETRY_UNKNOWN_OPTION' }
+
+test('every option, fully typed, registers', async t => {
+  const options: TelemetryOptions = {
+    writeKey: 'key',
+    issuerUrl: 'https://auth.example.com/',
+    endpoints: ['/clients'] as const,
+    hashKey: 'secret',
+    enabled: true,
+    host: 'http://127.0.0.1:9',
+    path: '/v1/batch',
+    version: '1.0.0',
+    hash: 'abc123',
+    buildTime: '2024-01-01T00:00:00Z',
+    identifyAfter: 900_000,
+    reportInterval: 900_000,
+    keepAliveInterval: 300_000,
+    flushTimeout: 5000,
+    health: { url: '/health', metrics: true, onRequest: async () => {} },
+    dryRun: true
+  }
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, options)
+  await app.ready()
+  t.equal(app.telemetry.enabled, true)
+})
+
+test('fastify.telemetry is typed by declaration merging, its ids as string | null', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false })
+  const decorator: TelemetryDecorator = app.telemetry
+  const clusterIdType: Equal<typeof app.telemetry.clusterId, string | null> = true
+  const instanceIdType: Equal<typeof app.telemetry.instanceId, string | null> = true
+  const snapshotType: Equal<ReturnType<typeof app.telemetry.snapshot>, TelemetrySnapshot | null> = true
+  t.ok(clusterIdType && instanceIdType && snapshotType)
+  t.equal(decorator.clusterId, null)
+})
+
+test('a route config accepts telemetry: false, typed by declaration merging', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { ...VALID, dryRun: true })
+  app.get('/private', { config: { telemetry: false } }, async () => 'private')
+  // @ts-expect-error the opt-out is a boolean
+  app.get('/typo', { config: { telemetry: 'no' } }, async () => 'typo')
+  await app.ready()
+  await app.inject('/private')
+  t.equal(app.telemetry.snapshot()?.requests, 0)
+})
+
+test('options the types reject are rejected at runtime too', async t => {
+  // @ts-expect-error milliseconds are numbers
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { ...VALID, reportInterval: '5' }), INVALID)
+  // @ts-expect-error a misspelt option name is caught by the excess-property check
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { ...VALID, reportIntervl: 5 }), UNKNOWN)
+  // @ts-expect-error health.url is a path string
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { ...VALID, health: { url: 1 } }), INVALID)
+  // @ts-expect-error endpoints is an array of paths
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { ...VALID, endpoints: '/x' }), INVALID)
+})
+
+test('a misspelt option in a variable escapes the type check unless declared with satisfies, but never the runtime check', async t => {
+  const loose = { ...VALID, reportIntervl: 5 }
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, loose), UNKNOWN)
+  // @ts-expect-error `satisfies TelemetryOptions` restores the excess-property check
+  const checked = { ...VALID, reportIntervl: 5 } satisfies TelemetryOptions
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, checked), UNKNOWN)
+})
