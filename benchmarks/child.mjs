@@ -46,3 +46,15 @@ export async function stopChild (child) {
   child.disconnect()
   await exited
 }
+
+/** Telemetry as every benchmark runs it: reporting `endpoints` to the collector child at `host` every second. */
+export function telemetryOptions (host, endpoints) {
+  return {
+    writeKey: 'bench-write-key',
+    issuerUrl: 'https://bench.example.com/',
+    host,
+    endpoints,
+    identifyAfter: 1,
+    reportInterval: 1000
+  }
+}

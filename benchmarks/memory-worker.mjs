@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate as tick } from 'node:timers/promises'
 import Fastify from 'fastify'
 import fastifyTelemetry from '../dist/index.js'
+import { telemetryOptions } from './child.mjs'
 
 const ENDPOINTS = ['/hello', '/users', '/status', '/files']
 const NOT_FOUND_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'MKCOL']
@@ -51,14 +52,7 @@ async function heapUsed () {
 const [variant, requests, collectorUrl] = process.argv.slice(2)
 const app = Fastify()
 if (variant === 'telemetry-on') {
-  await app.register(fastifyTelemetry, {
-    writeKey: 'bench-write-key',
-    issuerUrl: 'https://bench.example.com/',
-    host: collectorUrl,
-    endpoints: ENDPOINTS,
-    identifyAfter: 1,
-    reportInterval: 1000
-  })
+  await app.register(fastifyTelemetry, telemetryOptions(collectorUrl, ENDPOINTS))
 }
 app.get('/hello', async () => ({ hello: 'world' }))
 app.get('/users/:id', async request => ({ id: request.params.id }))

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import fastifyTelemetry, { MAX_EVENT_BYTES } from '../dist/index.js'
 import { splitReport } from '../dist/report.js'
-import { ask, startChild, stopChild } from './child.mjs'
+import { ask, startChild, stopChild, telemetryOptions } from './child.mjs'
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 const ENDPOINTS = Array.from({ length: 200 }, (_, n) => `/api/v1/resource-${String(n).padStart(3, '0')}`)
@@ -54,14 +54,7 @@ async function deliveredReport (collector, requests) {
 
 const { child: collector, ready: { url: collectorUrl } } = await startChild(here('collector-process.mjs'))
 const app = Fastify()
-await app.register(fastifyTelemetry, {
-  writeKey: 'bench-write-key',
-  issuerUrl: 'https://bench.example.com/',
-  host: collectorUrl,
-  endpoints: ENDPOINTS,
-  identifyAfter: 1,
-  reportInterval: 1000
-})
+await app.register(fastifyTelemetry, telemetryOptions(collectorUrl, ENDPOINTS))
 for (const endpoint of ENDPOINTS) {
   app.route({
     method: METHODS,

@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import Fastify from 'fastify'
 import fastifyMetrics from 'fastify-metrics'
 import fastifyTelemetry from '../dist/index.js'
+import { telemetryOptions } from './child.mjs'
 
 // The allow-list of the telemetry variant: both routes are reported under an endpoint of their own.
 const ENDPOINTS = ['/hello', '/users']
@@ -19,14 +20,7 @@ async function register (app, variant, collectorUrl) {
       app.addHook('onResponse', (request, reply, done) => done())
       return
     case 'telemetry-on':
-      await app.register(fastifyTelemetry, {
-        writeKey: 'bench-write-key',
-        issuerUrl: 'https://bench.example.com/',
-        host: collectorUrl,
-        endpoints: ENDPOINTS,
-        identifyAfter: 1,
-        reportInterval: 1000
-      })
+      await app.register(fastifyTelemetry, telemetryOptions(collectorUrl, ENDPOINTS))
       return
     case 'telemetry-off':
       await app.register(fastifyTelemetry, { enabled: false })

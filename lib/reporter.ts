@@ -145,14 +145,11 @@ export class Reporter {
     analytics.on('track', ctx => this.settle(ctx.event.messageId as string))
     analytics.on('error', error => {
       log.debug({ err: error.reason }, 'fastify-telemetry: delivery failed')
-      if (error.ctx !== undefined) {
-        this.settle(error.ctx.event.messageId as string, error.reason)
-        return
-      }
-      // An SDK-internal failure names no message: count everything travelling as lost, or the queue would stall.
-      /* c8 ignore start: only a bug inside the SDK gets here */
-      for (const messageId of [...this.travelling.keys()]) this.settle(messageId, error.reason)
-      /* c8 ignore stop */
+      // Only a bug inside the SDK yields an error without its message: then count everything travelling as lost,
+      // or the queue would stall.
+      /* c8 ignore next */
+      const lost = error.ctx === undefined ? [...this.travelling.keys()] : [error.ctx.event.messageId as string]
+      for (const messageId of lost) this.settle(messageId, error.reason)
     })
     return analytics
   }
