@@ -16,8 +16,6 @@ type Message =
   | { type: 'identify', traits: IdentifyTraits }
   | { type: 'track', event: string, properties: TelemetryProperties | KeepAliveProperties }
 
-/** Counted retries per batch; a later report carries the same counters anyway. */
-const MAX_RETRIES = 2
 /** No single request may take longer than this, whatever `flushTimeout` says. */
 const MAX_REQUEST_MS = 10_000
 
@@ -83,9 +81,13 @@ export class Reporter {
     if (analytics === null) return
     this.queue.push(this.reportUnit())
     this.queue.drain()
+    // Sockets are unref'd so that telemetry never keeps a process alive; while the final report is flushed, this
+    // timer does, for at most flushTimeout, so that `await app.close()` at the end of a script still delivers it.
+    const holdOpen = setTimeout(() => {}, this.ctx.options.flushTimeout)
     // Never rejects: it resolves once everything is delivered or given up on, or at the timeout, where it aborts the rest.
     await analytics.closeAndFlush({ timeout: this.ctx.options.flushTimeout })
     await (this.transport as Transport).destroy()
+    clearTimeout(holdOpen)
   }
 
   private schedule (timer: NodeJS.Timeout): void {
@@ -126,17 +128,18 @@ export class Reporter {
   private createClient (): Analytics {
     const { options, log } = this.ctx
     this.transport = options.dryRun ? createDryRunTransport(log) : createUndiciTransport()
-    // A rate limit or an outage never holds a batch longer than one report interval: the next report supersedes it.
-    const patienceSeconds = Math.max(1, Math.ceil(options.reportInterval / 1000))
     const analytics = new Analytics({
       writeKey: options.writeKey === '' ? 'dry-run' : options.writeKey,
       host: options.host,
       path: options.path,
       flushAt: 1,
       flushInterval: options.flushTimeout,
-      maxRetries: MAX_RETRIES,
-      maxRateLimitDuration: patienceSeconds,
-      maxTotalBackoffDuration: patienceSeconds,
+      // No retries and no waiting out a 429 inside the SDK: its pauses are timers that would keep the host process
+      // alive, and they buy nothing, since the next report carries the same cumulative counters and a lost identify
+      // is sent again. One failed attempt drops the batch; the next interval is the retry.
+      maxRetries: 0,
+      maxRateLimitDuration: 0,
+      maxTotalBackoffDuration: 0,
       httpRequestTimeout: Math.min(options.flushTimeout, MAX_REQUEST_MS),
       httpClient: this.transport
     })

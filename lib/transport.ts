@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http'
 import type { HTTPClient, HTTPClientRequest, HTTPResponse } from '@segment/analytics-node'
 import type { FastifyBaseLogger } from 'fastify'
-import { EnvHttpProxyAgent, request } from 'undici'
+import { EnvHttpProxyAgent, buildConnector, request } from 'undici'
+
+const CONNECT_TIMEOUT_MS = 10_000
 
 /** An HTTP client for the Segment SDK that can also release its sockets. */
 export interface Transport extends HTTPClient {
@@ -9,12 +11,22 @@ export interface Transport extends HTTPClient {
 }
 
 /**
- * Sends the SDK's batches over undici: keep-alive sockets, a hard deadline per request (a collector that
- * trickles bytes cannot hold a request open), bodies always consumed so sockets are reused, and
- * `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` honoured.
+ * Sends the SDK's batches over undici: keep-alive sockets, unref'd so that they never keep the process alive, a
+ * hard deadline per request (a collector that trickles bytes cannot hold a request open), bodies always consumed so
+ * sockets are reused, and `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` honoured (sockets to a proxy stay ref'd: undici
+ * makes them itself).
  */
 export function createUndiciTransport (): Transport {
-  const dispatcher = new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connections: 4 })
+  const connector = buildConnector({ timeout: CONNECT_TIMEOUT_MS })
+  const dispatcher = new EnvHttpProxyAgent({
+    keepAliveTimeout: 10_000,
+    connections: 4,
+    // An unref'd socket never keeps the host process alive, not even while a collector hangs.
+    connect: (options, callback) => connector(options, (...result) => {
+      result[1]?.unref()
+      callback(...result)
+    })
+  })
   return {
     async makeRequest (options: HTTPClientRequest): Promise<HTTPResponse> {
       const timeout = options.httpRequestTimeout
