@@ -13,11 +13,13 @@ export interface HealthResponse {
 /**
  * `GET <url>`: `{ status: 'ok' }`, plus the current telemetry snapshot while telemetry is on and `metrics` is set.
  * The route itself is never counted: probes say nothing about how the product is used.
+ * `now` (milliseconds) exists so that tests can age the cached snapshot without waiting.
  */
 export function registerHealthRoute (
   fastify: FastifyInstance,
   health: ResolvedHealth,
-  snapshot: (() => TelemetrySnapshot) | null
+  snapshot: (() => TelemetrySnapshot) | null,
+  now: () => number = () => performance.now()
 ): void {
   const metrics = health.metrics ? snapshot : null
   let cached: TelemetrySnapshot | undefined
@@ -27,10 +29,10 @@ export function registerHealthRoute (
     onRequest: health.onRequest
   }, async (): Promise<HealthResponse> => {
     if (metrics === null) return { status: 'ok' }
-    const now = performance.now()
-    if (cached === undefined || now - cachedAt >= SNAPSHOT_MAX_AGE_MS) {
+    const at = now()
+    if (cached === undefined || at - cachedAt >= SNAPSHOT_MAX_AGE_MS) {
       cached = metrics()
-      cachedAt = now
+      cachedAt = at
     }
     return { status: 'ok', metrics: cached }
   })

@@ -200,12 +200,23 @@ test('a lost identify is sent again, ahead of the next report, once the collecto
   collector.fault = 'ok'
   t.match(collector.wire[0], /"type":"identify"/, 'the first attempt was the identify, and it was refused')
 
-  const afterIdentify = (): string[] => {
-    const names = collector.events.map(event => event.type === 'identify' ? 'identify' : String(event.event))
-    return names.slice(names.indexOf('identify'))
-  }
+  const afterIdentify = (): string[] => collector.names.slice(collector.names.indexOf('identify'))
   await collector.waitFor(() => afterIdentify().length >= 2)
   t.strictSame(afterIdentify().slice(0, 2), ['identify', 'telemetry'])
+  t.equal(collector.named('identify').length, 1)
+})
+
+test('keep-alives start only after the identify, however much shorter their interval', async t => {
+  const { collector } = await liveApp(t, { identifyAfter: 300, keepAliveInterval: 20 })
+  await collector.waitForEvents('keep-alive')
+  t.match(collector.wire[0], /"type":"identify"/, 'the first request carried the identify')
+  t.equal(collector.names[0], 'identify', `events in order of arrival: ${collector.names.join(', ')}`)
+})
+
+test('identify is sent once in an instance\'s life, however many reports and keep-alives follow', async t => {
+  const { collector } = await liveApp(t)
+  await collector.waitForEvents('telemetry', 5)
+  await collector.waitForEvents('keep-alive', 5)
   t.equal(collector.named('identify').length, 1)
 })
 

@@ -1,6 +1,9 @@
-import type { FastifyInstance, onRequestHookHandler } from 'fastify'
+import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify'
 import t, { test, type Test } from 'tap'
-import type { TelemetryOptions } from '../lib/index'
+import { summarize } from '../lib/counters'
+import { registerHealthRoute, type HealthResponse } from '../lib/health'
+import { SCHEMA_VERSION, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import { GcObserver, memoryRecord } from '../lib/memory'
 import { buildApp, telemetryOptions } from './helpers/app'
 import { Collector } from './helpers/collector'
 import { useEnv } from './helpers/env'
@@ -52,14 +55,54 @@ test('health.metrics adds nothing while telemetry is off, and the route still an
   t.strictSame((await app.inject('/health')).json(), { status: 'ok' })
 })
 
-test('the health route answers from a snapshot built at most once per second', async t => {
-  const app = await startApp(t, { health: { metrics: true } })
-  const first = (await app.inject('/health')).json()
-  await app.inject('/clients')
-  const second = (await app.inject('/health')).json()
-  // The request in between is in a fresh snapshot but not in the cached one.
-  t.strictSame(second, first)
-  t.equal(app.telemetry.snapshot()?.requests, 1)
+/**
+ * The health route alone on a bare app, with a clock the test sets: each snapshot built has `uptime` = how many were
+ * built so far, and fresh memory figures, so a rebuilt one never equals the one before.
+ */
+async function healthWithClock (t: Test): Promise<{ app: FastifyInstance, clock: { now: number }, builds: () => number }> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const clock = { now: 0 }
+  const gc = new GcObserver()
+  let builds = 0
+  const snapshot = (): TelemetrySnapshot => ({
+    instanceId: 'instance', schemaVersion: SCHEMA_VERSION, uptime: ++builds, ...summarize(new Map()), memory: memoryRecord(gc)
+  })
+  registerHealthRoute(app, { url: '/health', metrics: true, onRequest: [] }, snapshot, () => clock.now)
+  await app.ready()
+  return { app, clock, builds: () => builds }
+}
+
+async function metricsAt (app: FastifyInstance): Promise<TelemetrySnapshot> {
+  return (await app.inject('/health')).json<HealthResponse>().metrics as TelemetrySnapshot
+}
+
+test('the health snapshot is built on the first request, not when the route is registered', async t => {
+  const { app, builds } = await healthWithClock(t)
+  t.equal(builds(), 0)
+  t.equal((await metricsAt(app)).uptime, 1)
+  t.equal(builds(), 1)
+})
+
+test('within a second of being built, the health route answers with the same snapshot', async t => {
+  const { app, clock, builds } = await healthWithClock(t)
+  const first = await metricsAt(app)
+  clock.now = 999
+  t.strictSame(await metricsAt(app), first)
+  t.equal(builds(), 1)
+})
+
+test('a health snapshot a second old is rebuilt on the next request, and then cached again', async t => {
+  const { app, clock, builds } = await healthWithClock(t)
+  await metricsAt(app)
+  clock.now = 1000
+  const second = await metricsAt(app)
+  t.equal(second.uptime, 2)
+  clock.now = 1999
+  t.strictSame(await metricsAt(app), second, 'the rebuilt snapshot is cached for a second from its own build')
+  clock.now = 5000
+  t.equal((await metricsAt(app)).uptime, 3)
+  t.equal(builds(), 3)
 })
 
 test('health.onRequest protects the route, e.g. with a token', async t => {

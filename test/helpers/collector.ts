@@ -18,6 +18,10 @@ export interface CollectedEvent {
   [key: string]: unknown
 }
 
+function nameOf (event: CollectedEvent): string {
+  return event.type === 'identify' ? 'identify' : String(event.event)
+}
+
 interface Waiter {
   predicate: (events: CollectedEvent[]) => boolean
   resolve: () => void
@@ -44,6 +48,7 @@ export class Collector {
   fault: Fault = 'ok'
   private readonly waiters = new Set<Waiter>()
   private readonly sockets = new Set<Socket>()
+  private readonly connectionWaiters = new Set<() => void>()
 
   private constructor (private readonly server: Server, readonly writeKey: string) {}
 
@@ -53,7 +58,12 @@ export class Collector {
     const collector = new Collector(server, writeKey)
     server.on('connection', socket => {
       collector.sockets.add(socket)
-      socket.on('close', () => collector.sockets.delete(socket))
+      socket.on('close', () => {
+        collector.sockets.delete(socket)
+        if (collector.sockets.size > 0) return
+        for (const resolve of collector.connectionWaiters) resolve()
+        collector.connectionWaiters.clear()
+      })
     })
     server.listen(port, '127.0.0.1')
     await once(server, 'listening')
@@ -63,6 +73,25 @@ export class Collector {
   get url (): string {
     const { port } = this.server.address() as AddressInfo
     return `http://127.0.0.1:${port}`
+  }
+
+  /** TCP connections open to the collector now. */
+  get connections (): number {
+    return this.sockets.size
+  }
+
+  /**
+   * Asks clients to keep idle connections for 10 minutes (the `Keep-Alive: timeout` hint undici follows), so that a
+   * connection that ends soon was ended by its client, not by an idle timeout.
+   */
+  keepIdleConnections (): void {
+    this.server.keepAliveTimeout = 600_000
+  }
+
+  /** Resolves once no connection is open; event-driven, never polls. */
+  async waitForNoConnections (): Promise<void> {
+    if (this.sockets.size === 0) return
+    await new Promise<void>(resolve => this.connectionWaiters.add(resolve))
   }
 
   /** Every byte of every accepted batch, as one string. */
@@ -75,8 +104,13 @@ export class Collector {
     return this.wire.join('\n')
   }
 
+  /** The name of every event received, in order of arrival: `identify`, `telemetry`, `keep-alive`. */
+  get names (): string[] {
+    return this.events.map(nameOf)
+  }
+
   named (name: string): CollectedEvent[] {
-    return this.events.filter(event => (event.type === 'identify' ? 'identify' : event.event) === name)
+    return this.events.filter(event => nameOf(event) === name)
   }
 
   /** Resolves once the received events satisfy `predicate`; event-driven, never polls. */
