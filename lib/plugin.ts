@@ -63,7 +63,6 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
 
   fastify.decorateRequest(kCell, null)
   fastify.addHook('onRoute', recorder.onRoute)
-  fastify.addHook('onRequest', recorder.onRequest)
   fastify.addHook('onResponse', recorder.onResponse)
   fastify.addHook('onRequestAbort', recorder.onRequestAbort)
 

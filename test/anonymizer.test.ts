@@ -197,3 +197,14 @@ test('a route added right after a register that was not awaited is counted', asy
     app.get('/clients/:id', ok)
   }), { '/clients': { GET: 1 } })
 })
+
+test('a request answered by an earlier hook, before the route\'s own counting hook ran, is still counted', async t => {
+  t.same(await countsInOrder(t, async app => {
+    await app.register(fastifyTelemetry, quietOptions(ENDPOINTS))
+    await app.register(async child => {
+      // An encapsulated auth hook runs before route-level hooks and answers 401 itself.
+      child.addHook('onRequest', async (request, reply) => reply.code(401).send({ error: 'unauthorized' }))
+      child.get('/clients/:id', ok)
+    })
+  }), { '/clients': { GET: 1 } })
+})

@@ -83,7 +83,6 @@ test(`${DISTINCT_URLS} distinct URLs leave the recorder with at most one record 
   const app = Fastify()
   app.decorateRequest(kCell, null)
   app.addHook('onRoute', recorder.onRoute)
-  app.addHook('onRequest', recorder.onRequest)
   app.addHook('onResponse', recorder.onResponse)
   app.addHook('onRequestAbort', recorder.onRequestAbort)
   const { port, routes } = await listen(t, app)

@@ -150,7 +150,7 @@ test('the hook comparison above would see telemetry: while on, each route carrie
   t.teardown(() => collector.close())
   const app = await buildApp(telemetryOptions(collector, { identifyAfter: 900_000 }))
   t.teardown(() => app.close())
-  t.match(app.printRoutes({ includeHooks: true }), /\(onRequest\) \["onRequest\(\)"\][\s\S]*\(onResponse\) \["onResponse\(\)"\]/)
+  t.match(app.printRoutes({ includeHooks: true }), /\(onRequest\) \["countRouteRequest\(\)"\][\s\S]*\(onResponse\) \["onResponse\(\)"\]/)
   t.equal(app.hasRequestDecorator(kCell), true)
 })
 
