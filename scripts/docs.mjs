@@ -169,7 +169,8 @@ Each event is posted as soon as it is made: \`POST <host><path>\` with HTTP Basi
 user name, empty password) and the JSON body \`{ "batch": [<event>], "writeKey": "<write key>", "sentAt": "<ISO time>" }\`
 (\`writeKey\` and \`sentAt\` are added by the Segment SDK). Every event stays under ${MAX_EVENT_BYTES / 1024} KB, Segment's
 limit per event: a larger report is split into several \`telemetry\` events (see \`part\` and \`parts\`). Delivery is
-bounded: a few retries, and at most a few reports waiting; counters are cumulative, so a lost report loses nothing.
+bounded: no retries inside the SDK (the next report is the retry), and at most a few reports waiting; counters are
+cumulative, so a lost report loses nothing.
 
 ## Fields of every event
 
