@@ -47,10 +47,12 @@ export async function stopChild (child) {
   await exited
 }
 
+export const BENCH_WRITE_KEY = 'bench-write-key'
+
 /** Telemetry as every benchmark runs it: reporting `endpoints` to the collector child at `host` every second. */
 export function telemetryOptions (host, endpoints) {
   return {
-    writeKey: 'bench-write-key',
+    writeKey: BENCH_WRITE_KEY,
     issuerUrl: 'https://bench.example.com/',
     host,
     endpoints,

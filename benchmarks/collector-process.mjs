@@ -1,17 +1,16 @@
-// A Segment-compatible sink in a process of its own (`POST /v1/batch`), so that receiving reports costs the
-// benchmarked server nothing it would not pay against the real Segment API. Started with startChild(); it
-// answers the message `stats` with what it received: one summary per event, never the event itself. It exits when
-// its parent hangs up.
-import { createServer } from 'node:http'
-import { once } from 'node:events'
+// The demo's Segment-compatible collector (examples/collector.mjs) in a process of its own, so that receiving
+// reports costs the benchmarked server nothing it would not pay against the real Segment API. Started with
+// startChild(); it answers the message `stats` with what it received: one summary per event, never the event itself.
+// It exits when its parent hangs up.
+import { startCollector, eventName } from '../examples/collector.mjs'
+import { BENCH_WRITE_KEY } from './child.mjs'
 
 const events = []
-let batches = 0
 
 function summarize (event) {
   const properties = event.properties ?? {}
   return {
-    event: event.type === 'identify' ? 'identify' : event.event,
+    event: eventName(event),
     bytes: Buffer.byteLength(JSON.stringify(event)),
     reportId: properties.reportId ?? null,
     part: properties.part ?? null,
@@ -21,27 +20,11 @@ function summarize (event) {
   }
 }
 
-const server = createServer((req, res) => {
-  const chunks = []
-  req.on('data', chunk => chunks.push(chunk))
-  req.on('end', () => {
-    if (req.method !== 'POST' || req.url !== '/v1/batch') {
-      res.writeHead(404).end()
-      return
-    }
-    batches++
-    for (const event of JSON.parse(Buffer.concat(chunks).toString('utf8')).batch) events.push(summarize(event))
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}')
-  })
-})
-
-server.listen(0, '127.0.0.1')
-await once(server, 'listening')
+const collector = await startCollector({ writeKey: BENCH_WRITE_KEY })
+collector.on('event', event => events.push(summarize(event)))
 
 process.on('message', message => {
-  if (message === 'stats') {
-    process.send({ batches, events })
-  }
+  if (message === 'stats') process.send({ events })
 })
 process.on('disconnect', () => process.exit(0))
-process.send({ url: `http://127.0.0.1:${server.address().port}` })
+process.send({ url: collector.url })

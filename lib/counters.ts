@@ -65,10 +65,8 @@ class Histogram {
     for (let i = 0; i < this.buckets.length; i++) this.buckets[i] += other.buckets[i]
   }
 
-  addTo (record: HistogramRecord): void {
-    record.count += this.count
-    record.sum += this.sum
-    for (let i = 0; i < this.buckets.length; i++) record.buckets[i] += this.buckets[i]
+  toRecord (): HistogramRecord {
+    return { count: this.count, sum: this.sum, buckets: Array.from(this.buckets) }
   }
 }
 
@@ -103,20 +101,21 @@ export class MetricsCell {
     for (const [code, count] of other.status) this.status.set(code, (this.status.get(code) ?? 0) + count)
   }
 
+  /** The report form. Latency sums are rounded to microseconds: the report needs no more, and it keeps events small. */
   toRecord (): MetricsRecord {
-    const record = emptyRecord()
-    this.addTo(record)
-    return finish(record)
-  }
-
-  addTo (record: MetricsRecord): void {
-    record.requests += this.requests
-    record.responses += this.responses
-    record.aborted += this.aborted
-    record.size.unknown += this.sizeUnknown
-    this.latency.addTo(record.latency)
-    this.size.addTo(record.size)
-    for (const [code, count] of this.status) record.status[code] = (record.status[code] ?? 0) + count
+    const latency = this.latency.toRecord()
+    latency.sum = Math.round(latency.sum * 1000) / 1000
+    const { count, sum, buckets } = this.size.toRecord()
+    const status = statusRecord()
+    for (const [code, responses] of this.status) status[code] = responses
+    return {
+      requests: this.requests,
+      responses: this.responses,
+      aborted: this.aborted,
+      latency,
+      size: { count, sum, unknown: this.sizeUnknown, buckets },
+      status
+    }
   }
 }
 
@@ -134,23 +133,6 @@ function statusRecord (): Record<string, number> {
   status[SPARSE_KEY] = 0
   delete status[SPARSE_KEY]
   return status
-}
-
-export function emptyRecord (): MetricsRecord {
-  return {
-    requests: 0,
-    responses: 0,
-    aborted: 0,
-    latency: { count: 0, sum: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) },
-    size: { count: 0, sum: 0, unknown: 0, buckets: new Array<number>(SIZE_BOUNDS_BYTES.length + 1).fill(0) },
-    status: statusRecord()
-  }
-}
-
-/** Sums of milliseconds are rounded to microseconds: the report needs no more, and it keeps events small. */
-function finish (record: MetricsRecord): MetricsRecord {
-  record.latency.sum = Math.round(record.latency.sum * 1000) / 1000
-  return record
 }
 
 /** One cell per reported method, made on the first request with that method. */

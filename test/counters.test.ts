@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import { LATENCY_BOUNDS_MS, SIZE_BOUNDS_BYTES, type MetricsRecord } from '../lib/index'
-import { MetricsCell, createMethodCells, emptyRecord, summarize } from '../lib/counters'
+import { MetricsCell, createMethodCells, summarize } from '../lib/counters'
 import { quietApp, snapshotOf } from './helpers/snapshot'
 
 /** The report totals after one endpoint answered `responses`. */
@@ -158,7 +158,7 @@ test('an abandoned request on an opted-out route counts nowhere', async t => {
 
 /** Adds records the way a consumer of many reports would: bucket by bucket, status by status. */
 function sum (records: MetricsRecord[]): MetricsRecord {
-  const total = emptyRecord()
+  const total = new MetricsCell().toRecord()
   for (const record of records) {
     total.requests += record.requests
     total.responses += record.responses
