@@ -1,5 +1,5 @@
 // Heap growth under hostile cardinality: 1 000 000 requests, 1 000 000 distinct URLs, bare Fastify against the same
-// app with fastify-telemetry on (reporting every second to a collector in another process). Goal: growth < 1 MB.
+// app with fastify-anonymous-telemetry on (reporting every second to a collector in another process). Goal: growth < 1 MB.
 //   npm run bench:memory                          (build, this, then report-cost.mjs)
 //   node benchmarks/memory.mjs --requests 200000
 import { mkdirSync, writeFileSync } from 'node:fs'

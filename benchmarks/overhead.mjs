@@ -1,4 +1,4 @@
-// CPU and throughput overhead of fastify-telemetry against bare Fastify, an empty hook pair and fastify-metrics.
+// CPU and throughput overhead of fastify-anonymous-telemetry against bare Fastify, an empty hook pair and fastify-metrics.
 //   npm run bench                                   (build, then every variant, 7 rounds)
 //   node benchmarks/overhead.mjs --rounds 9 --requests 300000
 //   node benchmarks/overhead.mjs --rounds 1 --variants telemetry-on --cpu-prof   (profile into benchmarks/results/)
@@ -14,8 +14,8 @@ import { TASKSET, ask, pinSelf, startChild, stopChild } from './child.mjs'
 const VARIANTS = {
   bare: 'Fastify 5, no plugin, no hook',
   'empty-hooks': 'bare + an empty sync onRequest and onResponse hook: the floor of any hook-based design',
-  'telemetry-on': 'fastify-telemetry on, reporting every second to a collector in another process',
-  'telemetry-off': 'fastify-telemetry registered with enabled: false',
+  'telemetry-on': 'fastify-anonymous-telemetry on, reporting every second to a collector in another process',
+  'telemetry-off': 'fastify-anonymous-telemetry registered with enabled: false',
   'fastify-metrics': 'fastify-metrics@12 with its defaults (Prometheus histogram + summary per route)'
 }
 

@@ -1,6 +1,6 @@
 // Renders a `telemetry` event for a terminal: one row per endpoint, latency percentiles estimated from the
 // histogram buckets (the report carries no raw timings, only counts per bucket).
-import { LATENCY_BOUNDS_MS } from 'fastify-telemetry'
+import { LATENCY_BOUNDS_MS } from 'fastify-anonymous-telemetry'
 
 /**
  * Estimates the `q` quantile (0..1) of a histogram: finds the bucket holding the rank and interpolates linearly

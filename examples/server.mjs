@@ -1,4 +1,4 @@
-// An example application: a small bookshop API with fastify-telemetry wired the way a maintainer would ship it.
+// An example application: a small bookshop API with fastify-anonymous-telemetry wired the way a maintainer would ship it.
 //
 //   node examples/server.mjs                   dry run: every event is logged, nothing is sent
 //   TELEMETRY_WRITE_KEY=... node examples/server.mjs   reports to Segment
@@ -7,7 +7,7 @@
 import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 // The package imports itself by name (`exports` self-reference), exactly as an application would.
-import fastifyTelemetry from 'fastify-telemetry'
+import fastifyTelemetry from 'fastify-anonymous-telemetry'
 
 /**
  * The paths this application agrees to publish. Every route is counted under the longest of these that prefixes

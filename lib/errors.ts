@@ -6,7 +6,7 @@ import createError from '@fastify/error'
 /** An option has the wrong type or value. Message: option name, what was expected, what was given. */
 export const FST_TELEMETRY_INVALID_OPTION = createError<'FST_TELEMETRY_INVALID_OPTION', [string, string, string]>(
   'FST_TELEMETRY_INVALID_OPTION',
-  'fastify-telemetry: option "%s" must be %s; received %s',
+  'fastify-anonymous-telemetry: option "%s" must be %s; received %s',
   500,
   TypeError
 )
@@ -14,7 +14,7 @@ export const FST_TELEMETRY_INVALID_OPTION = createError<'FST_TELEMETRY_INVALID_O
 /** A required option is missing while telemetry is on. */
 export const FST_TELEMETRY_MISSING_OPTION = createError<'FST_TELEMETRY_MISSING_OPTION', [string, string]>(
   'FST_TELEMETRY_MISSING_OPTION',
-  'fastify-telemetry: option "%s" is required %s',
+  'fastify-anonymous-telemetry: option "%s" is required %s',
   500,
   TypeError
 )
@@ -22,7 +22,7 @@ export const FST_TELEMETRY_MISSING_OPTION = createError<'FST_TELEMETRY_MISSING_O
 /** An option name is not one this plugin knows: a typo must not silently disable a setting. */
 export const FST_TELEMETRY_UNKNOWN_OPTION = createError<'FST_TELEMETRY_UNKNOWN_OPTION', [string, string]>(
   'FST_TELEMETRY_UNKNOWN_OPTION',
-  'fastify-telemetry: unknown option "%s"; expected one of: %s',
+  'fastify-anonymous-telemetry: unknown option "%s"; expected one of: %s',
   500,
   TypeError
 )

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { telemetry } from './plugin'
 
 /** The plugin: `fastify.register(fastifyTelemetry, options)`. */
-const fastifyTelemetry = fp(telemetry, { name: 'fastify-telemetry', fastify: '5.x' })
+const fastifyTelemetry = fp(telemetry, { name: 'fastify-anonymous-telemetry', fastify: '5.x' })
 
 export default fastifyTelemetry
 export { fastifyTelemetry }
@@ -18,6 +18,6 @@ export { EVENTS, MAX_EVENT_BYTES, SCHEMA_VERSION } from './report'
 export { MAX_PENDING_REPORTS } from './delivery'
 export { FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_MISSING_OPTION, FST_TELEMETRY_UNKNOWN_OPTION } from './errors'
 
-// `require('fastify-telemetry')` and an ESM default import must both yield the plugin function itself, as with
+// `require('fastify-anonymous-telemetry')` and an ESM default import must both yield the plugin function itself, as with
 // every Fastify plugin; the named exports stay reachable as its properties.
 module.exports = Object.assign(fastifyTelemetry, exports)

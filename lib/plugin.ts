@@ -49,7 +49,7 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
 
   if (!options.enabled) {
     // Off means off: no hooks, no timers, no client, no socket.
-    fastify.log.info(`fastify-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
+    fastify.log.info(`fastify-anonymous-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
     fastify.decorate('telemetry', OFF)
     if (options.health !== null) registerHealthRoute(fastify, options.health, null)
     return
@@ -70,12 +70,12 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
     reporter.start()
     const minutes = Math.round(options.identifyAfter / 60_000)
     fastify.log.info({ clusterId },
-      `fastify-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
+      `fastify-anonymous-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
       `first report after ${minutes === 0 ? `${options.identifyAfter} ms` : `${minutes} min`} of uptime. ` +
       'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false')
     if (options.dryRun && options.endpoints === null) {
       fastify.log.info({ endpoints: listEndpoints() },
-        'fastify-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
+        'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
     }
     done()
   })

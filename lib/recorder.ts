@@ -5,9 +5,9 @@ import { ROOT, createEndpointMatcher, cutTemplate, methodIndex } from './anonymi
 import { MetricsCell, createMethodCells, type MethodCells } from './counters'
 
 /** Where a route's counters hang on its Fastify route config; `null` marks a route that opted out. */
-const kCells = Symbol('fastify-telemetry.cells')
+const kCells = Symbol('fastify-anonymous-telemetry.cells')
 /** Request decoration: the cell the request was counted in, so the later hooks need no lookup at all. */
-export const kCell = Symbol('fastify-telemetry.cell')
+export const kCell = Symbol('fastify-anonymous-telemetry.cell')
 
 interface TelemetryRouteConfig {
   telemetry?: boolean

@@ -147,7 +147,7 @@ export class Reporter {
     analytics.on('identify', ctx => this.settle(ctx.event.messageId as string))
     analytics.on('track', ctx => this.settle(ctx.event.messageId as string))
     analytics.on('error', error => {
-      log.debug({ err: error.reason }, 'fastify-telemetry: delivery failed')
+      log.debug({ err: error.reason }, 'fastify-anonymous-telemetry: delivery failed')
       // Only a bug inside the SDK yields an error without its message: then count everything travelling as lost,
       // or the queue would stall.
       /* c8 ignore next */
@@ -189,11 +189,11 @@ export class Reporter {
   }
 
   private dropped (unit: DeliveryUnit<Message>): void {
-    this.ctx.log.debug({ kind: unit.kind }, 'fastify-telemetry: delivery queue full, dropped a waiting event (a newer one carries its data)')
+    this.ctx.log.debug({ kind: unit.kind }, 'fastify-anonymous-telemetry: delivery queue full, dropped a waiting event (a newer one carries its data)')
   }
 
   private failed (unit: DeliveryUnit<Message>, error: unknown): void {
-    this.ctx.log.debug({ kind: unit.kind, err: error }, 'fastify-telemetry: event not delivered')
+    this.ctx.log.debug({ kind: unit.kind, err: error }, 'fastify-anonymous-telemetry: event not delivered')
     if (!this.closed) this.renewClient()
   }
 

@@ -62,7 +62,7 @@ export function createDryRunTransport (log: FastifyBaseLogger): Transport {
       const { batch, sentAt } = JSON.parse(options.body) as { batch: Array<{ type: string, event?: string }>, sentAt: string }
       for (const event of batch) {
         log.info({ telemetryEvent: event, telemetryBatch: { writeKey: '[redacted]', sentAt } },
-          `fastify-telemetry dry run, not sent: ${event.event ?? event.type}`)
+          `fastify-anonymous-telemetry dry run, not sent: ${event.event ?? event.type}`)
       }
       return { status: 200, statusText: 'OK', headers: {} }
     },

@@ -40,12 +40,12 @@ ok "the tarball installs into a fresh project with fastify $(version fastify)"
 cat > cjs.cjs <<'EOF'
 const assert = require('node:assert')
 const Fastify = require('fastify')
-const telemetry = require('fastify-telemetry')
-const schema = require('fastify-telemetry/schema/telemetry.json')
+const telemetry = require('fastify-anonymous-telemetry')
+const schema = require('fastify-anonymous-telemetry/schema/telemetry.json')
 assert.equal(typeof telemetry, 'function')
 assert.equal(telemetry.fastifyTelemetry, telemetry)
 assert.equal(telemetry.LATENCY_BOUNDS_MS.length + 1, schema.$defs.latencyHistogram.properties.buckets.minItems)
-assert.throws(() => require('fastify-telemetry/dist/plugin.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
+assert.throws(() => require('fastify-anonymous-telemetry/dist/plugin.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
 const app = Fastify()
 app.register(telemetry, { dryRun: true, issuerUrl: 'https://consumer.example.com/' })
 app.ready().then(async () => {
@@ -54,15 +54,15 @@ app.ready().then(async () => {
   await app.close()
 })
 EOF
-node cjs.cjs || fail "CommonJS: require('fastify-telemetry')"
+node cjs.cjs || fail "CommonJS: require('fastify-anonymous-telemetry')"
 ok "CommonJS: require() gives the plugin, its constants and the schemas; internals are not exported"
 
 # --- ESM ---------------------------------------------------------------------------------------------------------
 cat > esm.mjs <<'EOF'
 import assert from 'node:assert'
 import Fastify from 'fastify'
-import telemetry, { fastifyTelemetry, SCHEMA_VERSION } from 'fastify-telemetry'
-import schema from 'fastify-telemetry/schema/identify.json' with { type: 'json' }
+import telemetry, { fastifyTelemetry, SCHEMA_VERSION } from 'fastify-anonymous-telemetry'
+import schema from 'fastify-anonymous-telemetry/schema/identify.json' with { type: 'json' }
 assert.equal(typeof telemetry, 'function')
 assert.equal(fastifyTelemetry, telemetry)
 assert.equal(schema.properties.traits.properties.schemaVersion.const, SCHEMA_VERSION)
@@ -72,7 +72,7 @@ await app.ready()
 assert.equal(app.telemetry.dryRun, true)
 await app.close()
 EOF
-node --disable-warning=ExperimentalWarning esm.mjs || fail "ESM: import telemetry from 'fastify-telemetry'"
+node --disable-warning=ExperimentalWarning esm.mjs || fail "ESM: import telemetry from 'fastify-anonymous-telemetry'"
 ok "ESM: the default import is the plugin, named exports and the schemas import too"
 
 # --- TypeScript --------------------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ EOF
 # A right use and a wrong one, each from an ES module and from a CommonJS module.
 cat > right.mts <<'EOF'
 import Fastify from 'fastify'
-import telemetry, { type TelemetryOptions, type TelemetrySnapshot } from 'fastify-telemetry'
+import telemetry, { type TelemetryOptions, type TelemetrySnapshot } from 'fastify-anonymous-telemetry'
 const options: TelemetryOptions = { writeKey: 'key', issuerUrl: 'https://consumer.example.com/', endpoints: ['/clients'], reportInterval: 60_000 }
 const app = Fastify()
 await app.register(telemetry, options)
@@ -103,7 +103,7 @@ console.log(snapshot?.paths, app.telemetry.clusterId)
 EOF
 cat > right.cts <<'EOF'
 import Fastify from 'fastify'
-import telemetry, { fastifyTelemetry, LATENCY_BOUNDS_MS } from 'fastify-telemetry'
+import telemetry, { fastifyTelemetry, LATENCY_BOUNDS_MS } from 'fastify-anonymous-telemetry'
 const app = Fastify()
 app.register(telemetry, { dryRun: true, issuerUrl: 'https://consumer.example.com/', health: { metrics: true } })
 app.register(fastifyTelemetry, { enabled: false })
@@ -113,12 +113,12 @@ EOF
 mkdir wrong
 cat > wrong/wrong.mts <<'EOF'
 import Fastify from 'fastify'
-import telemetry from 'fastify-telemetry'
+import telemetry from 'fastify-anonymous-telemetry'
 await Fastify().register(telemetry, { issuerUrl: 'https://consumer.example.com/', reportInterval: '15m' })
 EOF
 cat > wrong/wrong.cts <<'EOF'
 import Fastify from 'fastify'
-import telemetry from 'fastify-telemetry'
+import telemetry from 'fastify-anonymous-telemetry'
 Fastify().register(telemetry, { issuerUrl: 'https://consumer.example.com/', reportIntervall: 60_000 })
 EOF
 tsc () { "$app/node_modules/.bin/tsc" -p tsconfig.json > "$work/tsc.log" 2>&1; }

@@ -1,7 +1,7 @@
 // The JSON Schemas (draft 2020-12) of the three events, built from the plugin's own constants (histogram bounds,
 // method names, event names, format version), so they cannot drift from the code. `scripts/docs.mjs` writes them to
 // schema/ and renders docs/telemetry.md from their descriptions: each field's meaning is written once, here.
-import { EVENTS, LATENCY_BOUNDS_MS, METHODS, SCHEMA_VERSION, SIZE_BOUNDS_BYTES } from 'fastify-telemetry'
+import { EVENTS, LATENCY_BOUNDS_MS, METHODS, SCHEMA_VERSION, SIZE_BOUNDS_BYTES } from 'fastify-anonymous-telemetry'
 
 const DIALECT = 'https://json-schema.org/draft/2020-12/schema'
 
@@ -130,7 +130,7 @@ function envelope (type, event, payloadName, payload) {
 function eventSchema (name, title, description, fields, extra = {}) {
   return {
     $schema: DIALECT,
-    $id: `urn:fastify-telemetry:schema:${name}`,
+    $id: `urn:fastify-anonymous-telemetry:schema:${name}`,
     title,
     description,
     type: 'object',

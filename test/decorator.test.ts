@@ -88,17 +88,17 @@ test('fastify.telemetry.snapshot() returns the report that would be sent now', a
 
 test('startup logs once, at info, that telemetry is on, the cluster id and how to turn it off', async t => {
   const { app, logs } = await startApp(t)
-  const lines = logs.matching('fastify-telemetry')
+  const lines = logs.matching('fastify-anonymous-telemetry')
   t.equal(lines.length, 1)
   t.match(lines[0], {
     level: LEVEL.info,
     clusterId: app.telemetry.clusterId,
-    msg: 'fastify-telemetry: anonymous usage telemetry is on; first report after 15 min of uptime. ' +
+    msg: 'fastify-anonymous-telemetry: anonymous usage telemetry is on; first report after 15 min of uptime. ' +
       'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false'
   })
 })
 
 test('the startup log gives a wait shorter than a minute in milliseconds', async t => {
   const { logs } = await startApp(t, { identifyAfter: 20_000 })
-  t.match(logs.matching('fastify-telemetry')[0].msg, 'first report after 20000 ms of uptime')
+  t.match(logs.matching('fastify-anonymous-telemetry')[0].msg, 'first report after 20000 ms of uptime')
 })

@@ -9,7 +9,7 @@ import { LEVEL, LogSink } from './helpers/log-sink'
 useEnv(t)
 
 const WRITE_KEY = 'wk_S3CR3T_must_never_be_logged'
-const DRY_RUN_LINE = 'fastify-telemetry dry run, not sent: '
+const DRY_RUN_LINE = 'fastify-anonymous-telemetry dry run, not sent: '
 
 interface DryRunApp {
   app: FastifyInstance

@@ -59,7 +59,7 @@ for (const [name, values] of Object.entries(BAD_VALUES)) {
     for (const value of values) {
       await t.rejects(register(t, withOption(name, value)), {
         code: 'FST_TELEMETRY_INVALID_OPTION',
-        message: `fastify-telemetry: option "${name}" must be `
+        message: `fastify-anonymous-telemetry: option "${name}" must be `
       }, `${name}: ${String(value)}`)
     }
   })
@@ -79,7 +79,7 @@ test('an option error is an FST_TELEMETRY_* TypeError whose message says what wa
     t.type(error, FST_TELEMETRY_INVALID_OPTION)
     t.type(error, TypeError)
     t.equal((error as Error).message,
-      `fastify-telemetry: option "flushTimeout" must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}; ${received}`)
+      `fastify-anonymous-telemetry: option "flushTimeout" must be an integer number of milliseconds from 1 to ${MAX_TIMER_MS}; ${received}`)
   }
 })
 
@@ -87,7 +87,7 @@ test('an unknown option, such as a typo, rejects register with FST_TELEMETRY_UNK
   for (const typo of ['reportIntervl', 'writekey', 'endpoint', 'disabled']) {
     const error = await t.rejects(register(t, { ...VALID, [typo]: 1 }), {
       code: 'FST_TELEMETRY_UNKNOWN_OPTION',
-      message: `fastify-telemetry: unknown option "${typo}"; expected one of: writeKey, issuerUrl, endpoints,`
+      message: `fastify-anonymous-telemetry: unknown option "${typo}"; expected one of: writeKey, issuerUrl, endpoints,`
     })
     t.type(error, FST_TELEMETRY_UNKNOWN_OPTION)
   }
@@ -98,7 +98,7 @@ test('an unknown health option rejects register with FST_TELEMETRY_UNKNOWN_OPTIO
   for (const typo of ['typo', 'metric', 'prefix']) {
     await t.rejects(register(t, { ...VALID, health: { [typo]: true } }), {
       code: 'FST_TELEMETRY_UNKNOWN_OPTION',
-      message: `fastify-telemetry: unknown option "health.${typo}"; expected one of: url, metrics, onRequest`
+      message: `fastify-anonymous-telemetry: unknown option "health.${typo}"; expected one of: url, metrics, onRequest`
     })
   }
 })
@@ -107,7 +107,7 @@ test('options that are not an object reject register with FST_TELEMETRY_INVALID_
   for (const options of ['options', 42, true, [], () => 'options']) {
     await t.rejects(register(t, options), {
       code: 'FST_TELEMETRY_INVALID_OPTION',
-      message: /^fastify-telemetry: option "options" must be an object; received /
+      message: /^fastify-anonymous-telemetry: option "options" must be an object; received /
     })
   }
 })
@@ -128,7 +128,7 @@ test('issuerUrl is required while telemetry is on, even in dry run', async t => 
   for (const options of [{ writeKey: 'key', endpoints: [] }, { dryRun: true }]) {
     const error = await t.rejects(register(t, options), {
       code: 'FST_TELEMETRY_MISSING_OPTION',
-      message: 'fastify-telemetry: option "issuerUrl" is required while telemetry is on'
+      message: 'fastify-anonymous-telemetry: option "issuerUrl" is required while telemetry is on'
     })
     t.type(error, FST_TELEMETRY_MISSING_OPTION)
   }
@@ -137,11 +137,11 @@ test('issuerUrl is required while telemetry is on, even in dry run', async t => 
 test('writeKey and endpoints are required while telemetry is on and not in dry run', async t => {
   await t.rejects(register(t, { ...VALID, writeKey: undefined }), {
     code: 'FST_TELEMETRY_MISSING_OPTION',
-    message: 'fastify-telemetry: option "writeKey" is required while telemetry is on (or use dryRun)'
+    message: 'fastify-anonymous-telemetry: option "writeKey" is required while telemetry is on (or use dryRun)'
   })
   await t.rejects(register(t, { ...VALID, endpoints: undefined }), {
     code: 'FST_TELEMETRY_MISSING_OPTION',
-    message: 'fastify-telemetry: option "endpoints" is required while telemetry is on (or use dryRun to list them)'
+    message: 'fastify-anonymous-telemetry: option "endpoints" is required while telemetry is on (or use dryRun to list them)'
   })
 })
 

@@ -54,7 +54,7 @@ test('the public constants and error classes are exported by name', async t => {
 
 test('fastify-plugin metadata names the plugin and the Fastify major it supports', async t => {
   const plugin = require(entry)
-  t.match(plugin[Symbol.for('plugin-meta')], { name: 'fastify-telemetry', fastify: '5.x' })
+  t.match(plugin[Symbol.for('plugin-meta')], { name: 'fastify-anonymous-telemetry', fastify: '5.x' })
   // Not encapsulated, so `fastify.telemetry` and the hooks reach the whole app.
   t.equal(plugin[Symbol.for('skip-override')], true)
 })

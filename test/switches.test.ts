@@ -137,10 +137,10 @@ for (const offCase of OFF_CASES) {
     })
 
     t.test('exactly one info log line names the switch', async t => {
-      const lines = logs.matching('fastify-telemetry')
+      const lines = logs.matching('fastify-anonymous-telemetry')
       t.equal(lines.length, 1)
       t.equal(lines[0].level, LEVEL.info)
-      t.equal(lines[0].msg, `fastify-telemetry: telemetry is off (${offCase.switchName}); nothing is collected or sent`)
+      t.equal(lines[0].msg, `fastify-anonymous-telemetry: telemetry is off (${offCase.switchName}); nothing is collected or sent`)
     })
   })
 }
