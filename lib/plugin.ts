@@ -62,9 +62,11 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   const listEndpoints = (): string[] => options.endpoints ?? [...recorder.endpoints.keys()].sort()
 
   fastify.decorateRequest(kCell, null)
-  fastify.addHook('onRoute', recorder.onRoute)
-  fastify.addHook('onResponse', recorder.onResponse)
-  fastify.addHook('onRequestAbort', recorder.onRequestAbort)
+  if (options.endpoints === null) fastify.addHook('onRoute', recorder.telemetryOnRoute)
+  fastify.addHook('onRequest', recorder.telemetryOnRequest)
+  fastify.addHook('onResponse', recorder.telemetryOnResponse)
+  fastify.addHook('onRequestAbort', recorder.telemetryOnRequestAbort)
+  fastify.addHook('onClose', recorder.telemetryOnClose)
 
   fastify.addHook('onReady', function startTelemetry (done) {
     reporter.start()

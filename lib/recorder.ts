@@ -1,24 +1,19 @@
-import type {
-  FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions, onRequestHookHandler
-} from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import { ROOT, createEndpointMatcher, cutTemplate, methodIndex } from './anonymizer'
 import { MetricsCell, createMethodCells, type MethodCells } from './counters'
+import { UpgradeWatch } from './upgrades'
 
-/** Where a route's counters hang on its Fastify route config; `null` marks a route that opted out. */
-const kCells = Symbol('fastify-anonymous-telemetry.cells')
-/** Request decoration: the cell the request was counted in, so the later hooks need no lookup at all. */
+/** Request decoration: the cell the request was counted in, fixed at `onRequest`, so the later hooks need no lookup. */
 export const kCell = Symbol('fastify-anonymous-telemetry.cell')
-
-interface TelemetryRouteConfig {
-  telemetry?: boolean
-  [kCells]?: MethodCells | null
-}
 
 /** A request as this plugin sees it; the slot is declared with `decorateRequest(kCell, null)`, so every request has it. */
 type TrackedRequest = FastifyRequest & { [kCell]: MetricsCell | null }
 
-/** Slot value of a request on an opted-out route: resolved, and counted nowhere. */
-const IGNORED = new MetricsCell()
+/** Slot value of a request counted nowhere: on an opted-out route, or already ended (a request ends once). */
+const DONE = new MetricsCell()
+
+/** Size of a `101 Switching Protocols` answer: it has no body; what follows is no longer HTTP. */
+const UPGRADE_SIZE = 0
 
 /** Counts one request in the cell of its method, made on the first request with that method. */
 function countRequest (cells: MethodCells, method: string): MetricsCell {
@@ -29,14 +24,23 @@ function countRequest (cells: MethodCells, method: string): MetricsCell {
 }
 
 /**
- * The request path. A route the plugin sees registered gets a route-level `onRequest` hook that closes over its
- * endpoint's counters: a request then costs a switch on the method and a few additions, with no lookup and no
- * allocation. No string is built, no URL is read.
+ * The request path, through global hooks only: routes stay exactly as the app declared them. `onRequest` reads
+ * `request.routeOptions` once, finds the counters of the route's endpoint in a `WeakMap` keyed by the route
+ * context's own config object (Fastify builds one per route context after `onRoute`, so each entry is made on the
+ * route's first request), counts, and keeps the cell on the request; the hooks that end the request use that cell,
+ * so `reply.callNotFound()`, which switches the request's config, cannot move it. No string, no URL, no lookup
+ * keyed by client data.
  */
 export class Recorder {
   /** Endpoint -> counters per method. Keys are allow-list entries (or, in discovery, cut templates): bounded by the app. */
   readonly endpoints = new Map<string, MethodCells>()
   private readonly matchEndpoint: ((cut: string) => string) | null
+  /** A route context's config object -> its endpoint's counters, `null` for a route that opted out. */
+  private readonly routes = new WeakMap<object, MethodCells | null>()
+  private readonly upgrades = new UpgradeWatch(
+    reply => this.countResponse(reply.request, 101, reply.elapsedTime, UPGRADE_SIZE),
+    reply => this.countAborted(reply.request)
+  )
 
   /** `allowList` `null`: discovery (dry run without `endpoints`), every cut template becomes an endpoint. */
   constructor (allowList: readonly string[] | null) {
@@ -55,60 +59,83 @@ export class Recorder {
     return cells
   }
 
-  /**
-   * `onRoute`: resolve the route now, into a config object of its own (configs may be shared between routes), and
-   * put a counting hook first among the route's own `onRequest` hooks.
-   */
-  readonly onRoute = (route: RouteOptions): void => {
-    const config = (route.config ?? {}) as TelemetryRouteConfig
-    const cells = config.telemetry === false ? null : this.cellsFor(route.url)
-    const own: TelemetryRouteConfig = { ...config, [kCells]: cells }
-    route.config = own
-    if (cells === null) return
-    const counter: onRequestHookHandler = function countRouteRequest (request, reply, done) {
-      const tracked = request as TrackedRequest
-      tracked[kCell] = countRequest(cells, request.method)
-      done()
+  /** `onRoute`, in discovery only: lists the endpoint of each route before any traffic. Reads the route, never writes it. */
+  readonly telemetryOnRoute = (route: RouteOptions): void => {
+    if (route.config?.telemetry !== false) this.cellsFor(route.url)
+  }
+
+  readonly telemetryOnRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const tracked = request as TrackedRequest
+    // Not null: the request was aborted while an earlier hook was still running, and has ended already.
+    if (tracked[kCell] === null) {
+      const cell = tracked[kCell] = this.count(request)
+      // Node's parser sets `upgrade` on a request it handed to an `'upgrade'` listener instead of to `'request'`.
+      if ((request.raw as { upgrade?: boolean }).upgrade === true && cell !== DONE) this.upgrades.watch(reply)
     }
-    route.onRequest = [counter, ...[route.onRequest ?? []].flat()]
-  }
-
-  readonly onResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const cell = (request as TrackedRequest)[kCell] ?? this.countLate(request)
-    if (cell !== IGNORED) cell.countResponse(reply.statusCode, reply.elapsedTime, bodySize(reply))
     done()
   }
 
-  readonly onRequestAbort = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
-    const cell = (request as TrackedRequest)[kCell] ?? this.countLate(request)
-    if (cell !== IGNORED) cell.aborted++
+  readonly telemetryOnResponse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    this.countResponse(request, reply.statusCode, reply.elapsedTime, this.bodySize(reply))
     done()
+  }
+
+  readonly telemetryOnRequestAbort = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
+    this.countAborted(request)
+    done()
+  }
+
+  /** `onClose`: stops listening to the websocket servers. */
+  readonly telemetryOnClose = (_instance: unknown, done: HookHandlerDoneFunction): void => {
+    this.upgrades.stop()
+    done()
+  }
+
+  private countResponse (request: FastifyRequest, statusCode: number, elapsedMs: number, size: number | undefined): void {
+    const cell = this.end(request)
+    if (cell !== DONE) cell.countResponse(statusCode, elapsedMs, size)
+  }
+
+  private countAborted (request: FastifyRequest): void {
+    const cell = this.end(request)
+    if (cell !== DONE) cell.aborted++
   }
 
   /**
-   * A request that no route hook counted, at its end: a route registered before this plugin, a not-found handler,
-   * a request an earlier hook answered, or an opted-out route. Resolves the route once, on its first such request.
+   * The cell to count a request's end in, exactly once: `DONE` for a request that ended already or is counted
+   * nowhere. A request that never reached this plugin's `onRequest` (an earlier hook answered
+   * or failed, or the client left first) is counted here.
    */
-  private countLate (request: FastifyRequest): MetricsCell {
-    // `routeOptions` is a getter that builds an object: read it once.
+  private end (request: FastifyRequest): MetricsCell {
+    const tracked = request as TrackedRequest
+    const cell = tracked[kCell] ?? this.count(request)
+    tracked[kCell] = DONE
+    return cell
+  }
+
+  private count (request: FastifyRequest): MetricsCell {
+    // A getter that builds an object (and reads `accept-version` when the app has version constraints): read once.
     const route = request.routeOptions
-    const config = route.config as TelemetryRouteConfig
-    let cells = config[kCells]
+    const config = route.config
+    let cells = this.routes.get(config)
     if (cells === undefined) {
       cells = config.telemetry === false ? null : this.cellsFor(route.url)
-      config[kCells] = cells
+      this.routes.set(config, cells)
     }
-    const tracked = request as TrackedRequest
-    tracked[kCell] = cells === null ? IGNORED : countRequest(cells, request.method)
-    return tracked[kCell]
+    return cells === null ? DONE : countRequest(cells, request.method)
   }
-}
 
-/** Declared body size in bytes; `undefined` (counted as unknown) for streams sent without a length. */
-function bodySize (reply: FastifyReply): number | undefined {
-  const statusCode = reply.statusCode
-  if (statusCode === 204 || statusCode === 304) return 0
-  const length = reply.getHeader('content-length')
-  const bytes = typeof length === 'string' ? +length : length
-  return typeof bytes === 'number' && bytes >= 0 ? bytes : undefined
+  /**
+   * Declared body size in bytes; `undefined` (counted as unknown) for streams sent without a length. Headers given
+   * straight to `reply.raw.writeHead()` (hijacked replies) are not kept by Node where `getHeader` can see them (they
+   * are under `inject`, whose response keeps every header), so their length is read from the one Node noted for its
+   * own length check: `inject` and a real socket agree.
+   */
+  private bodySize (reply: FastifyReply): number | undefined {
+    const statusCode = reply.statusCode
+    if (statusCode === 204 || statusCode === 304) return 0
+    const length = reply.getHeader('content-length') ?? (reply.raw as { _contentLength?: number | null })._contentLength
+    const bytes = typeof length === 'string' ? +length : length
+    return typeof bytes === 'number' && bytes >= 0 ? bytes : undefined
+  }
 }

@@ -145,12 +145,12 @@ for (const offCase of OFF_CASES) {
   })
 }
 
-test('the hook comparison above would see telemetry: while on, each route carries its hooks', async t => {
+test('the hook comparison above would see telemetry: while on, each route carries its global hooks', async t => {
   const collector = await Collector.start()
   t.teardown(() => collector.close())
   const app = await buildApp(telemetryOptions(collector, { identifyAfter: 900_000 }))
   t.teardown(() => app.close())
-  t.match(app.printRoutes({ includeHooks: true }), /\(onRequest\) \["countRouteRequest\(\)"\][\s\S]*\(onResponse\) \["onResponse\(\)"\]/)
+  t.match(app.printRoutes({ includeHooks: true }), /\(onRequest\) \["telemetryOnRequest\(\)"\][\s\S]*\(onResponse\) \["telemetryOnResponse\(\)"\]/)
   t.equal(app.hasRequestDecorator(kCell), true)
 })
 
