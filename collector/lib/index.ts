@@ -1,0 +1,1 @@
+export { listFiles, readEvents, readMembers, type Member, type StoredFile, type TornMember } from './reader'
