@@ -69,8 +69,12 @@ export class Recorder {
     // Not null: the request was aborted while an earlier hook was still running, and has ended already.
     if (tracked[kCell] === null) {
       const cell = tracked[kCell] = this.count(request)
-      // Node's parser sets `upgrade` on a request it handed to an `'upgrade'` listener instead of to `'request'`.
-      if ((request.raw as { upgrade?: boolean }).upgrade === true && cell !== DONE) this.upgrades.watch(reply)
+      // Node's parser sets `upgrade` (true only for a request it handed to an `'upgrade'` listener); `injectWS`, a
+      // test helper that skips the parser, leaves it unset but sends the header. Real requests stop at `false`.
+      const upgrade = (request.raw as { upgrade?: boolean }).upgrade
+      if (upgrade !== false && cell !== DONE && (upgrade === true || request.headers.upgrade !== undefined)) {
+        this.upgrades.watch(reply, upgrade === true)
+      }
     }
     done()
   }

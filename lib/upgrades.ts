@@ -7,11 +7,11 @@ import type { FastifyReply } from 'fastify'
  * `onRequestAbort` (the reply is hijacked and the socket handed to `ws`), so its end is observed here: the
  * `'connection'` event of `websocketServer` (the decorator of `@fastify/websocket`) hands over the raw request of a
  * completed upgrade; the socket's `'close'` ends every other one (refused upgrades have already ended in
- * `onResponse` by then, and ending twice is a no-op). Only requests Node parsed as upgrades get here, and each has
- * a socket of its own, so the one `'close'` listener per upgrade cannot pile up on a keep-alive socket.
+ * `onResponse` by then, and ending twice is a no-op). Only requests Node parsed as upgrades get a `'close'` listener:
+ * each has a socket of its own, so the one listener per upgrade cannot pile up on a keep-alive socket.
  */
 export class UpgradeWatch {
-  /** Raw request of an upgrade in progress -> its reply. Keyed by an object Node made, never by client data. */
+  /** Raw request of an upgrade in progress -> its reply. Keyed by the request object, never by client data. */
   private readonly pending = new WeakMap<IncomingMessage, FastifyReply>()
   /** Every `websocketServer` listened to, so that `stop()` can leave them as found. */
   private readonly servers = new Set<EventEmitter>()
@@ -21,7 +21,8 @@ export class UpgradeWatch {
     private readonly closed: (reply: FastifyReply) => void
   ) {}
 
-  watch (reply: FastifyReply): void {
+  /** `ownSocket`: the request came through Node's parser, and its socket serves this upgrade alone. */
+  watch (reply: FastifyReply, ownSocket: boolean): void {
     const server = (reply.server as { websocketServer?: EventEmitter }).websocketServer
     if (server !== undefined && !this.servers.has(server)) {
       this.servers.add(server)
@@ -29,7 +30,7 @@ export class UpgradeWatch {
     }
     const raw = reply.request.raw
     this.pending.set(raw, reply)
-    raw.socket.once('close', () => this.closed(reply))
+    if (ownSocket) raw.socket.once('close', () => this.closed(reply))
   }
 
   stop (): void {

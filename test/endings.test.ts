@@ -298,3 +298,23 @@ test('listeners: none per request on a keep-alive socket; one per websocket serv
   await app.close()
   t.equal(server.listenerCount('connection'), before, 'removed on close')
 })
+
+test('injectWS, which skips Node\'s parser, ends its upgrades too; inject with an Upgrade header is an ordinary request', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, quietOptions(ENDPOINTS))
+  await app.register(fastifyWebsocket)
+  app.get('/ws', { websocket: true }, socket => {
+    socket.on('message', (message: Buffer) => socket.send(message.toString()))
+  })
+  app.get('/hijack', async () => 'plain')
+  await app.ready()
+  const client = await app.injectWS('/ws')
+  client.send('hi')
+  await once(client, 'message')
+  client.terminate()
+  t.equal((await app.inject({ url: '/hijack', headers: { connection: 'upgrade', upgrade: 'websocket' } })).body, 'plain')
+  const { paths } = snapshotOf(app)
+  t.match(paths['/ws'], { requests: 1, responses: 1, aborted: 0, status: { 101: 1 } })
+  t.match(paths['/hijack'], { requests: 1, responses: 1, aborted: 0, status: { 200: 1 } })
+})
