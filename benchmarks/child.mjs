@@ -46,17 +46,3 @@ export async function stopChild (child) {
   child.disconnect()
   await exited
 }
-
-export const BENCH_WRITE_KEY = 'bench-write-key'
-
-/** Telemetry as every benchmark runs it: reporting `endpoints` to the collector child at `host` every second. */
-export function telemetryOptions (host, endpoints) {
-  return {
-    writeKey: BENCH_WRITE_KEY,
-    issuerUrl: 'https://bench.example.com/',
-    host,
-    endpoints,
-    identifyAfter: 1,
-    reportInterval: 1000
-  }
-}

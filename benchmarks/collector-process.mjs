@@ -3,7 +3,7 @@
 // startChild(); it answers the message `stats` with what it received: one summary per event, never the event itself.
 // It exits when its parent hangs up.
 import { startCollector, eventName } from '../examples/collector.mjs'
-import { BENCH_WRITE_KEY } from './child.mjs'
+import { BENCH_WRITE_KEY } from './variants.mjs'
 
 const events = []
 

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate as tick } from 'node:timers/promises'
 import Fastify from 'fastify'
 import fastifyTelemetry from '../dist/index.js'
-import { telemetryOptions } from './child.mjs'
+import { heapUsed } from './heap.mjs'
+import { telemetryOptions } from './variants.mjs'
 
 const ENDPOINTS = ['/hello', '/users', '/status', '/files']
 const NOT_FOUND_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'MKCOL']
@@ -38,15 +39,6 @@ async function send (app, prefix, count) {
     // hold every request alive: gigabytes, and nothing a real server, whose loop turns on every read, ever does.
     await tick()
   }
-}
-
-async function heapUsed () {
-  // Weak references and finalizers need a turn of the event loop between collections.
-  for (let i = 0; i < 4; i++) {
-    global.gc()
-    await tick()
-  }
-  return process.memoryUsage().heapUsed
 }
 
 const [variant, requests, collectorUrl] = process.argv.slice(2)

@@ -1,46 +1,55 @@
-// CPU and throughput overhead of fastify-anonymous-telemetry against bare Fastify, an empty hook pair and fastify-metrics.
-//   npm run bench                                   (build, then every variant, 7 rounds)
-//   node benchmarks/overhead.mjs --rounds 9 --requests 300000
-//   node benchmarks/overhead.mjs --rounds 1 --variants telemetry-on --cpu-prof   (profile into benchmarks/results/)
+// CPU and throughput overhead of fastify-anonymous-telemetry against bare Fastify, an empty hook pair and
+// fastify-metrics, then a CPU profile of telemetry on for the plugin's own self time per request.
+//   npm run bench                                  (build, import-cost.mjs, then this: 6 variants × 21 rounds)
+//   node benchmarks/overhead.mjs --smoke           (3 rounds of 20 000 requests: proves the harness, measures nothing)
+//   node benchmarks/overhead.mjs --rounds 31 --requests 200000 --variants bare,empty-hooks,telemetry-on
+//   node benchmarks/overhead.mjs --rounds 0 --profile telemetry-on,empty-hooks   (profiles only)
 // The main figure is the server's own CPU time per request: on a small machine the load generator saturates first,
-// so req/s hides most of the cost. See benchmarks/README.md.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
-import { availableParallelism, cpus, loadavg } from 'node:os'
+// so req/s hides most of the cost. Results: Markdown tables on stdout, everything in benchmarks/results/overhead.json.
+// See benchmarks/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { TASKSET, ask, pinSelf, startChild, stopChild } from './child.mjs'
-
-const VARIANTS = {
-  bare: 'Fastify 5, no plugin, no hook',
-  'empty-hooks': 'bare + an empty sync onRequest and onResponse hook: the floor of any hook-based design',
-  'telemetry-on': 'fastify-anonymous-telemetry on, reporting every second to a collector in another process',
-  'telemetry-off': 'fastify-anonymous-telemetry registered with enabled: false',
-  'fastify-metrics': 'fastify-metrics@12 with its defaults (Prometheus histogram + summary per route)'
-}
+import { ask, pinSelf, startChild, stopChild } from './child.mjs'
+import { machine } from './machine.mjs'
+import { overheadTable, profileTable } from './markdown.mjs'
+import { selfTime } from './profile.mjs'
+import { RESAMPLES, SEED, medianWithInterval } from './statistics.mjs'
+import { VARIANTS } from './variants.mjs'
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '7' },
-    requests: { type: 'string', default: '200000' },
-    warmup: { type: 'string', default: '50000' },
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    requests: { type: 'string' },
+    warmup: { type: 'string' },
     variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
-    'cpu-prof': { type: 'boolean', default: false }
+    // Variants to run once more under --cpu-prof after the rounds; `none` for no profile.
+    profile: { type: 'string', default: 'telemetry-on' }
   }
 })
-const ROUNDS = Number(args.rounds)
-const REQUESTS = Number(args.requests)
-const WARMUP = Number(args.warmup)
+const DEFAULTS = args.smoke ? { rounds: 3, requests: 20_000, warmup: 5_000 } : { rounds: 21, requests: 100_000, warmup: 30_000 }
+const ROUNDS = Number(args.rounds ?? DEFAULTS.rounds)
+const REQUESTS = Number(args.requests ?? DEFAULTS.requests)
+const WARMUP = Number(args.warmup ?? DEFAULTS.warmup)
 const variants = args.variants.split(',')
-for (const variant of variants) if (!(variant in VARIANTS)) throw new Error(`unknown variant ${variant}`)
+const profiled = args.profile === 'none' ? [] : args.profile.split(',')
+for (const variant of [...variants, ...profiled]) if (!(variant in VARIANTS)) throw new Error(`unknown variant ${variant}`)
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 const RESULTS = here('results/')
+const DIST = here('../dist/')
 const SERVER_CPU = 0
 const LOAD_CPU = 1
 const LOAD = { connections: 100, pipelining: 10 }
 // Both routes in turn on every connection: a static one and a parametric one.
 const ROUTES = [{ method: 'GET', path: '/hello' }, { method: 'GET', path: '/users/42' }]
+// The goals of issue 8: imported-only and off indistinguishable from bare, on within 3 % of the empty hook pair.
+const NEUTRAL_BOUND = 1.03
+const HOOK_MARGIN = 1.03
 
 async function load (url, amount) {
   // autocannon notices that it is done only on its sampling tick: at the default of 1 s, a 6 s load reads as 7 s.
@@ -56,8 +65,7 @@ async function telemetryEvents (collector) {
   return events.filter(event => event.event === 'telemetry').length
 }
 
-async function measure (variant, round, collector, collectorUrl) {
-  const execArgv = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', `${variant}-${round}.cpuprofile`] : []
+async function measure (variant, collector, collectorUrl, execArgv = []) {
   const { child, ready } = await startChild(here('server.mjs'), [variant, collectorUrl], { cpu: SERVER_CPU, execArgv })
   const url = `http://127.0.0.1:${ready.port}`
   await load(url, WARMUP)
@@ -66,7 +74,7 @@ async function measure (variant, round, collector, collectorUrl) {
   const loadStart = performance.now()
   const result = await load(url, REQUESTS)
   const loadSeconds = (performance.now() - loadStart) / 1000
-  const { user, system, telemetryRequests } = await ask(child, 'stop')
+  const { user, system, window, telemetryRequests } = await ask(child, 'stop')
   const reportsDuring = (await telemetryEvents(collector)) - reportsBefore
   await stopChild(child)
   // autocannon stops once it has read `amount - connections * (pipelining - 1)` responses and drops its sockets with
@@ -84,35 +92,62 @@ async function measure (variant, round, collector, collectorUrl) {
     // autocannon's own `duration` is rounded to whole seconds.
     reqPerSec: result.requests.total / loadSeconds,
     p99Ms: result.latency.p99,
+    window,
     ...(telemetryRequests === null ? {} : { telemetryUncounted: WARMUP + requests - telemetryRequests, reportsDuring })
   }
 }
 
-function stats (values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] }
-}
-
-function machine () {
-  const fastifyVersion = JSON.parse(readFileSync(here('../node_modules/fastify/package.json'), 'utf8')).version
-  return { nproc: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', node: process.version, fastify: fastifyVersion, taskset: TASKSET }
-}
-
-function table (summary) {
-  const fixed = (value, digits) => value.toFixed(digits)
-  const lines = [
-    '| variant | CPU µs/request (median) | ratio to bare: median (min–max) | req/s (median) | p99 ms (median) |',
-    '|---|---:|---:|---:|---:|'
-  ]
-  for (const [variant, s] of Object.entries(summary)) {
-    const ratio = s.ratioToBare === null
-      ? '–'
-      : `${fixed(s.ratioToBare.median, 3)} (${fixed(s.ratioToBare.min, 3)}–${fixed(s.ratioToBare.max, 3)})`
-    lines.push(`| ${variant} | ${fixed(s.cpuMicrosPerRequest.median, 2)} | ${ratio} | ${Math.round(s.reqPerSec.median)} | ${s.p99Ms.median} |`)
+/** One more run of `variant` under --cpu-prof; the plugin's own self time (files in dist/) per measured request. */
+async function profile (variant, collector, collectorUrl) {
+  const name = `${variant}.cpuprofile`
+  const run = await measure(variant, collector, collectorUrl, ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', name])
+  // Only the measurement window: start-up, registration and warm-up are not per-request costs.
+  const requests = run.requests
+  const self = selfTime(RESULTS + name, DIST, run.window)
+  return {
+    variant,
+    file: `benchmarks/results/${name}`,
+    requests,
+    cpuMicrosPerRequest: run.cpuMicrosPerRequest,
+    profileMs: self.totalMs,
+    garbageCollectorMs: self.garbageCollectorMs,
+    pluginSelfMs: self.insideMs,
+    pluginMicrosPerRequest: self.insideMs * 1000 / requests,
+    functions: self.functions.map(entry => ({ ...entry, microsPerRequest: entry.selfMs * 1000 / requests }))
   }
-  return lines.join('\n')
+}
+
+function summarize (runs) {
+  const ratios = (variant, reference) => runs[variant].map((run, i) => run.cpuMicrosPerRequest / runs[reference][i].cpuMicrosPerRequest)
+  const summary = {}
+  for (const variant of variants) {
+    const own = runs[variant]
+    summary[variant] = {
+      description: VARIANTS[variant].description,
+      cpuMicrosPerRequest: medianWithInterval(own.map(run => run.cpuMicrosPerRequest)),
+      // Each round's ratio uses that round's bare run, so that drift of the machine over the whole run cancels out.
+      ratioToBare: runs.bare === undefined ? null : medianWithInterval(ratios(variant, 'bare')),
+      reqPerSec: medianWithInterval(own.map(run => run.reqPerSec)),
+      p99Ms: medianWithInterval(own.map(run => run.p99Ms))
+    }
+  }
+  const goals = {}
+  if (runs.bare !== undefined) {
+    for (const variant of ['telemetry-imported', 'telemetry-off'].filter(name => name in runs)) {
+      const { low, high } = summary[variant].ratioToBare
+      goals[variant] = { goal: `95 % interval of the ratio to bare contains 1.00, or its upper bound ≤ ${NEUTRAL_BOUND}`, met: (low <= 1 && high >= 1) || high <= NEUTRAL_BOUND }
+    }
+    if ('telemetry-on' in runs && 'empty-hooks' in runs) {
+      const bound = HOOK_MARGIN * summary['empty-hooks'].ratioToBare.median
+      goals['telemetry-on'] = {
+        goal: `median ratio to bare ≤ ${HOOK_MARGIN} × empty-hooks' median (${bound.toFixed(3)})`,
+        met: summary['telemetry-on'].ratioToBare.median <= bound,
+        // The same comparison paired by round, for a reading of its noise.
+        ratioToEmptyHooks: medianWithInterval(ratios('telemetry-on', 'empty-hooks'))
+      }
+    }
+  }
+  return { summary, goals }
 }
 
 // Before pinning: afterwards this process sees one CPU.
@@ -124,41 +159,45 @@ if (loadBefore[0] > 1) console.error(`warning: load average ${loadBefore[0].toFi
 const { child: collector, ready: { url: collectorUrl } } = await startChild(here('collector-process.mjs'), [], { cpu: LOAD_CPU })
 const runs = Object.fromEntries(variants.map(variant => [variant, []]))
 const started = Date.now()
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const variant of variants) {
-    const run = await measure(variant, round, collector, collectorUrl)
+for (let round = 0; round < ROUNDS; round++) {
+  // Interleaved, and rotated so that each variant runs early and late in a round equally often.
+  for (let i = 0; i < variants.length; i++) {
+    const variant = variants[(i + round) % variants.length]
+    const run = await measure(variant, collector, collectorUrl)
     runs[variant].push(run)
-    console.error(`round ${round}/${ROUNDS} ${variant.padEnd(15)} ${run.cpuMicrosPerRequest.toFixed(2)} µs/request ` +
-      `(user ${run.userMicrosPerRequest.toFixed(2)}) ` +
-      `${Math.round(run.reqPerSec)} req/s p99 ${run.p99Ms} ms`)
+    console.error(`round ${round + 1}/${ROUNDS} ${variant.padEnd(18)} ${run.cpuMicrosPerRequest.toFixed(2)} µs/request ` +
+      `(user ${run.userMicrosPerRequest.toFixed(2)}) ${Math.round(run.reqPerSec)} req/s p99 ${run.p99Ms} ms`)
   }
+}
+const profiles = []
+for (const variant of profiled) {
+  profiles.push(await profile(variant, collector, collectorUrl))
+  console.error(`profile ${variant}: plugin self time ${profiles.at(-1).pluginMicrosPerRequest.toFixed(3)} µs/request`)
 }
 await stopChild(collector)
-
-const summary = {}
-for (const variant of variants) {
-  const own = runs[variant]
-  summary[variant] = {
-    description: VARIANTS[variant],
-    cpuMicrosPerRequest: stats(own.map(run => run.cpuMicrosPerRequest)),
-    // Each round's ratio uses that round's bare run, so that drift of the machine over the whole run cancels out.
-    ratioToBare: runs.bare === undefined ? null : stats(own.map((run, i) => run.cpuMicrosPerRequest / runs.bare[i].cpuMicrosPerRequest)),
-    reqPerSec: stats(own.map(run => run.reqPerSec)),
-    p99Ms: stats(own.map(run => run.p99Ms))
-  }
-}
 
 const output = {
   date: new Date().toISOString(),
   seconds: Math.round((Date.now() - started) / 1000),
+  command: ['node', relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' '),
   machine: host,
   loadAverage: { before: loadBefore, after: loadavg() },
-  settings: { rounds: ROUNDS, requests: REQUESTS, warmup: WARMUP, ...LOAD, routes: ROUTES, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
-  summary,
+  settings: {
+    rounds: ROUNDS,
+    requests: REQUESTS,
+    warmup: WARMUP,
+    ...LOAD,
+    routes: ROUTES,
+    serverCpu: SERVER_CPU,
+    loadCpu: LOAD_CPU,
+    bootstrap: { resamples: RESAMPLES, seed: SEED, interval: '95 % percentile' }
+  },
+  ...(ROUNDS > 0 ? summarize(runs) : {}),
+  profiles,
   runs
 }
-if (!args['cpu-prof']) {
-  mkdirSync(RESULTS, { recursive: true })
-  writeFileSync(here('results/overhead.json'), JSON.stringify(output, null, 2) + '\n')
-}
-console.log(table(summary))
+mkdirSync(RESULTS, { recursive: true })
+// A run of profiles alone leaves the last full results in place.
+writeFileSync(here(ROUNDS > 0 ? 'results/overhead.json' : 'results/profile.json'), JSON.stringify(output, null, 2) + '\n')
+if (ROUNDS > 0) console.log(overheadTable(output))
+for (const entry of profiles) console.log('\n' + profileTable(entry))

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import fastifyTelemetry, { MAX_EVENT_BYTES } from '../dist/index.js'
 import { splitReport } from '../dist/report.js'
-import { ask, startChild, stopChild, telemetryOptions } from './child.mjs'
+import { ask, startChild, stopChild } from './child.mjs'
+import { telemetryOptions } from './variants.mjs'
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 const ENDPOINTS = Array.from({ length: 200 }, (_, n) => `/api/v1/resource-${String(n).padStart(3, '0')}`)

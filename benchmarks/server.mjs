@@ -2,43 +2,15 @@
 //   node benchmarks/server.mjs <variant> [collectorUrl]
 // It tells its parent the port over IPC, then measures its own CPU time between a `start` and a `stop` message,
 // so the figure counts this process only: not the load generator, not the collector.
+// Only Fastify is imported here: the variant imports what it uses (variants.mjs), so `bare` loads nothing else.
 import { once } from 'node:events'
 import Fastify from 'fastify'
-import fastifyMetrics from 'fastify-metrics'
-import fastifyTelemetry from '../dist/index.js'
-import { telemetryOptions } from './child.mjs'
-
-// The allow-list of the telemetry variant: both routes are reported under an endpoint of their own.
-const ENDPOINTS = ['/hello', '/users']
-
-async function register (app, variant, collectorUrl) {
-  switch (variant) {
-    case 'bare':
-      return
-    case 'empty-hooks':
-      app.addHook('onRequest', (request, reply, done) => done())
-      app.addHook('onResponse', (request, reply, done) => done())
-      return
-    case 'telemetry-on':
-      await app.register(fastifyTelemetry, telemetryOptions(collectorUrl, ENDPOINTS))
-      return
-    case 'telemetry-off':
-      await app.register(fastifyTelemetry, { enabled: false })
-      return
-    case 'fastify-metrics':
-      await app.register(fastifyMetrics)
-      return
-    default:
-      throw new Error(`unknown variant ${variant}`)
-  }
-}
+import { VARIANTS, buildApp } from './variants.mjs'
 
 async function main () {
   const [variant, collectorUrl] = process.argv.slice(2)
-  const app = Fastify()
-  await register(app, variant, collectorUrl)
-  app.get('/hello', async () => ({ hello: 'world' }))
-  app.get('/users/:id', async request => ({ id: request.params.id }))
+  if (!(variant in VARIANTS)) throw new Error(`unknown variant ${variant}`)
+  const app = await buildApp(Fastify, variant, await VARIANTS[variant].load(), collectorUrl)
   await app.listen({ port: 0, host: '127.0.0.1' })
 
   // The load generator stops reading once it has its count, with pipelined requests still in flight: the
@@ -53,16 +25,21 @@ async function main () {
   }
 
   let started = null
+  let startedAt = null
+  // On V8's profiler clock (CLOCK_MONOTONIC in µs), so that a profile can be cut to the measurement window.
+  const micros = () => Number(process.hrtime.bigint() / 1000n)
   process.on('message', async message => {
     if (message === 'start') {
       await quiet()
       started = process.cpuUsage()
+      startedAt = micros()
       process.send({ type: 'started' })
     } else if (message === 'stop') {
       await quiet()
       const { user, system } = process.cpuUsage(started)
+      const window = [startedAt, micros()]
       const snapshot = app.telemetry?.snapshot() ?? null
-      process.send({ type: 'stopped', user, system, telemetryRequests: snapshot?.requests ?? null })
+      process.send({ type: 'stopped', user, system, window, telemetryRequests: snapshot?.requests ?? null })
     }
   })
   // The parent hangs up when it is done with this server, or when it died.
