@@ -72,9 +72,9 @@ function segmentViolation (event: Json): string | undefined {
   return undefined
 }
 
-function sizeOf (event: Json, where: string): number {
+function serialised (event: Json, where: string): string {
   try {
-    return Buffer.byteLength(JSON.stringify(event))
+    return JSON.stringify(event)
   } catch {
     // Only a nesting too deep for V8's stack gets here: JSON.parse built it, so everything else serialises.
     throw new FST_TELEMETRY_COLLECTOR_INVALID_EVENT(`${where}: nested too deeply`)
@@ -88,7 +88,8 @@ function sizeOf (event: Json, where: string): number {
 export function accept (raw: unknown, index: number, schemas: Schemas, receivedAt: string, sentAt: string): Accepted {
   const where = `batch[${index}]`
   if (!isObject(raw)) throw new FST_TELEMETRY_COLLECTOR_INVALID_EVENT(`${where}: an event must be a JSON object`)
-  const size = sizeOf(raw, where)
+  const json = serialised(raw, where)
+  const size = Buffer.byteLength(json)
   if (size > MAX_EVENT_BYTES) throw new FST_TELEMETRY_COLLECTOR_OVER_LIMIT(`${where}: event of ${size} bytes; the limit is ${MAX_EVENT_BYTES} (32 KB)`)
   const segment = segmentViolation(raw)
   if (segment !== undefined) throw new FST_TELEMETRY_COLLECTOR_INVALID_EVENT(`${where}: ${segment}`)
@@ -101,9 +102,19 @@ export function accept (raw: unknown, index: number, schemas: Schemas, receivedA
   const known = schemas.knows(version)
   const violation = known ? schemas.violation(version, kind, raw) : undefined
   if (violation !== undefined) throw new FST_TELEMETRY_COLLECTOR_INVALID_EVENT(`${where} (${kind}, schemaVersion ${version}): ${violation}`)
+  return { messageId: raw.messageId as string, unknownVersion: known ? undefined : version, line: storedLine(raw, json, receivedAt, sentAt) }
+}
+
+/**
+ * The event plus receivedAt and sentAt, as `JSON.stringify({ ...event, receivedAt, sentAt })` would write it. The
+ * usual event has none of the collector's own fields, and its JSON (already made for the size check) only needs
+ * them appended; otherwise they are removed first (a write key inside an event is never stored).
+ */
+function storedLine (raw: Json, json: string, receivedAt: string, sentAt: string): string {
+  if (!OWN_FIELDS.some(field => field in raw)) return `${json.slice(0, -1)},"receivedAt":"${receivedAt}","sentAt":"${sentAt}"}`
   const stored: Json = { ...raw }
   for (const field of OWN_FIELDS) delete stored[field]
   stored.receivedAt = receivedAt
   stored.sentAt = sentAt
-  return { messageId: raw.messageId as string, unknownVersion: known ? undefined : version, line: JSON.stringify(stored) }
+  return JSON.stringify(stored)
 }
