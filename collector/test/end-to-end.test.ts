@@ -68,3 +68,30 @@ test('the real plugin → collector → files: every event once, as the plugin s
     t.match(event.sentAt, /^\d{4}-\d{2}-\d{2}T/)
   }
 })
+
+test('a report split into parts arrives whole: every part once, as sent', async t => {
+  const { default: telemetry } = loadPlugin()
+  const { url, dataDir, sent, until } = await collector(t)
+  // Enough endpoints that one report passes Segment's 32 KB per event and is split.
+  const endpoints = Array.from({ length: 200 }, (_, i) => `/resource-${i}`)
+  const app = Fastify()
+  await app.register(telemetry, { writeKey: KEY, issuerUrl: 'https://split.example.com/', host: url, endpoints, ...FAST, reportInterval: 600_000 })
+  for (const endpoint of endpoints) app.get(endpoint, async () => 'ok')
+  await app.ready()
+  for (const endpoint of endpoints) await app.inject(endpoint)
+  // Reports start after identify; close() then sends the final one.
+  await until(events => events.some(e => nameOf(e) === 'telemetry'))
+  await app.close()
+  const finalParts = (events: Event[]): Event[] => {
+    const reports = events.filter(e => nameOf(e) === 'telemetry')
+    const last = reports.at(-1)
+    return last === undefined ? [] : reports.filter(e => e.properties.reportId === last.properties.reportId)
+  }
+  await until(events => { const parts = finalParts(events); return parts.length > 0 && parts.length === parts[0].properties.parts })
+  const { events } = await stored(dataDir)
+  t.same(events.map(asSent), sent)
+  const parts = finalParts(events)
+  t.ok(parts.length >= 2, `the final report came in ${parts.length} parts`)
+  t.same(parts.map(p => p.properties.part).sort((a, b) => a - b), Array.from({ length: parts.length }, (_, i) => i + 1))
+  t.equal(new Set(events.map(e => e.messageId)).size, events.length, 'each part once')
+})
