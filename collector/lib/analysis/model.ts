@@ -7,7 +7,14 @@ export const SIZE_BUCKETS = 10
 const METRICS = 'STRUCT(requests BIGINT, responses BIGINT, aborted BIGINT, latency STRUCT(sum DOUBLE, buckets BIGINT[]), ' +
   'size STRUCT(sum DOUBLE, unknown BIGINT, buckets BIGINT[]), status MAP(VARCHAR, BIGINT))'
 /** Explicit types for the records of a report (v1 and v2 alike): endpoint -> method -> metrics record. */
-const PATHS = JSON.stringify({ paths: `MAP(VARCHAR, STRUCT(methods MAP(VARCHAR, ${METRICS})))` })
+const PART = JSON.stringify({
+  reportId: 'VARCHAR',
+  part: 'INTEGER',
+  parts: 'INTEGER',
+  uptime: 'BIGINT',
+  memory: { rss: 'BIGINT', heapUsed: 'BIGINT' },
+  paths: `MAP(VARCHAR, STRUCT(methods MAP(VARCHAR, ${METRICS})))`
+})
 
 export const SCHEMA = `
 SET TimeZone = 'UTC';
@@ -51,21 +58,18 @@ FROM staged ANTI JOIN events USING (message_id);
 INSERT INTO events SELECT * FROM fresh;
 CREATE OR REPLACE TEMP TABLE fresh_parts AS
 SELECT * FROM (
-  SELECT properties->>'reportId' AS report_id, try_cast(properties->>'part' AS INTEGER) AS part,
-    try_cast(properties->>'parts' AS INTEGER) AS parts, instance_id, anonymous_id, schema_version,
-    try_cast(properties->>'uptime' AS BIGINT) AS uptime, received_at,
-    try_cast(properties->'memory'->>'rss' AS BIGINT) AS rss, try_cast(properties->'memory'->>'heapUsed' AS BIGINT) AS heap_used,
-    properties
-  FROM fresh WHERE kind = 'telemetry'
+  -- One typed parse of each part: every field below comes from it.
+  SELECT j.reportId AS report_id, j.part, j.parts, instance_id, anonymous_id, schema_version, j.uptime, received_at,
+    j.memory.rss AS rss, j.memory.heapUsed AS heap_used, j.paths
+  FROM (SELECT *, from_json(properties, ${literal(PART)}) AS j FROM fresh WHERE kind = 'telemetry')
 ) WHERE report_id IS NOT NULL AND part IS NOT NULL AND parts IS NOT NULL AND instance_id IS NOT NULL AND uptime IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY report_id, part ORDER BY received_at) = 1;
 DELETE FROM fresh_parts f USING parts p WHERE f.report_id = p.report_id AND f.part = p.part;
-INSERT INTO parts SELECT * EXCLUDE (properties) FROM fresh_parts;
+INSERT INTO parts SELECT * EXCLUDE (paths) FROM fresh_parts;
 INSERT INTO records
 SELECT report_id, part, p.key, m.key, m.value.requests, m.value.responses, m.value.aborted, m.value.status,
   m.value.latency.buckets, m.value.latency.sum, m.value.size.buckets, m.value.size.unknown, m.value.size.sum
-FROM (SELECT report_id, part, from_json(properties, ${literal(PATHS)}) AS j FROM fresh_parts),
-  unnest(map_entries(j.paths)) AS t(p), unnest(map_entries(p.value.methods)) AS u(m);
+FROM fresh_parts, unnest(map_entries(paths)) AS t(p), unnest(map_entries(p.value.methods)) AS u(m);
 DROP TABLE staged; DROP TABLE fresh; DROP TABLE fresh_parts;
 `
 }

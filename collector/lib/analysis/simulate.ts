@@ -252,7 +252,7 @@ function report (instance: Instance, schemaVersion: number, parts: number, envel
             methods,
             memory: { rss, heapTotal: rss / 2, heapUsed: Math.round(rss / 3), external: 1048576, arrayBuffers: 65536, heapSizeLimit: 4345298944, mallocedMemory: 262144, peakMallocedMemory: 1048576, gcCycles: Math.floor(instance.uptime / 60), gcPauseMs: instance.uptime / 100 }
           }
-        : { methods: {} }),
+        : schemaVersion === 2 ? { methods: {} } : {}),
       paths
     }
   }))

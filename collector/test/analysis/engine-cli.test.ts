@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { runAnalysisCommand, type Io } from '../../lib/analysis/cli'
+import { main, type Io as MainIo } from '../../lib/cli'
 
 function capture (): Io & { text: { out: string, err: string } } {
   const text = { out: '', err: '' }
@@ -69,4 +70,11 @@ test('a failure that is not the command line exits 1 with its message', async t 
   const io = capture()
   t.equal(await runAnalysisCommand('export', ['--db', join(dir, 'not-a-db'), '--parquet', join(dir, 'out')], io), 1)
   t.ok(io.text.err.length > 0)
+})
+
+test('the bin dispatches the analysis subcommands', async t => {
+  const io = capture()
+  const code = await main(['simulate', '--days', '1'], { ...io, env: {}, stopped: new Promise(() => {}) } as unknown as MainIo)
+  t.equal(code, 2)
+  t.match(io.text.err, /flag "--installations" must be given/)
 })
