@@ -1,12 +1,15 @@
 #!/usr/bin/env node
+import { runAnalysisCommand, USAGE as ANALYSIS_USAGE } from './analysis/cli'
 import { SERVE_USAGE, serveConfig, startServer } from './serve'
 
 export const USAGE = `Usage: fastify-anonymous-telemetry-collector <command> [options]
 
 Commands:
   serve     receive events (Segment's HTTP API) and store them in Segment's S3 layout
+  ingest, report, export, simulate   fleet analysis with DuckDB (see below)
 
-${SERVE_USAGE}`
+${SERVE_USAGE}
+${ANALYSIS_USAGE}`
 
 export interface Io {
   out: NodeJS.WritableStream
@@ -52,6 +55,7 @@ async function serve (argv: string[], io: Io): Promise<number> {
 export async function main (argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'serve') return await serve(rest, io)
+  if (command === 'ingest' || command === 'report' || command === 'export' || command === 'simulate') return await runAnalysisCommand(command, rest, io)
   if (command === 'help' || command === '--help' || command === '-h') {
     io.out.write(USAGE)
     return 0
