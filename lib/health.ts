@@ -26,7 +26,9 @@ export function registerHealthRoute (
   let cachedAt = -Infinity
   fastify.get(health.url, {
     config: { telemetry: false },
-    onRequest: health.onRequest
+    onRequest: health.onRequest,
+    logLevel: health.logLevel,
+    schema: health.schema
   }, async (): Promise<HealthResponse> => {
     if (metrics === null) return { status: 'ok' }
     const at = now()

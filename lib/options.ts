@@ -1,4 +1,4 @@
-import type { onRequestHookHandler } from 'fastify'
+import type { FastifySchema, LogLevel, onRequestHookHandler } from 'fastify'
 import { FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_MISSING_OPTION, FST_TELEMETRY_UNKNOWN_OPTION } from './errors'
 
 /** Options of the optional health route. */
@@ -9,6 +9,16 @@ export interface HealthOptions {
   metrics?: boolean
   /** Hook(s) run before the route, e.g. to require a token: public metrics reveal traffic volumes. */
   onRequest?: onRequestHookHandler | onRequestHookHandler[]
+  /**
+   * Log level of the route's request log lines, e.g. `'warn'` so that probes do not flood the log. Default: the
+   * register option `logLevel` if given, else the server's.
+   */
+  logLevel?: LogLevel
+  /**
+   * The route's schema. Default `{ hide: true }`, which keeps the route out of `@fastify/swagger`'s documentation;
+   * give a schema without `hide` (e.g. `{ tags: ['ops'] }`) to show it.
+   */
+  schema?: FastifySchema & Record<string, unknown>
 }
 
 /** Options of `fastify.register(telemetry, options)`. */
@@ -48,9 +58,12 @@ export interface TelemetryOptions {
 }
 
 export interface ResolvedHealth {
+  /** With the register option `prefix` in front. */
   url: string
   metrics: boolean
   onRequest: onRequestHookHandler[]
+  logLevel: LogLevel | undefined
+  schema: FastifySchema & Record<string, unknown>
 }
 
 export interface BuildFacts {
@@ -77,6 +90,8 @@ export interface ResolvedOptions {
   keepAliveInterval: number
   flushTimeout: number
   health: ResolvedHealth | null
+  /** The register options `logLevel` and `logSerializers`, for the plugin's own logger. */
+  log: { level?: LogLevel, serializers?: Record<string, (value: any) => unknown> }
 }
 
 export const DEFAULTS = {
@@ -99,7 +114,9 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof TelemetryOptions> = [
   'writeKey', 'issuerUrl', 'endpoints', 'hashKey', 'enabled', 'host', 'path', 'version', 'hash', 'buildTime',
   'identifyAfter', 'reportInterval', 'keepAliveInterval', 'flushTimeout', 'health', 'dryRun'
 ]
-const HEALTH_OPTIONS: ReadonlyArray<keyof HealthOptions> = ['url', 'metrics', 'onRequest']
+const HEALTH_OPTIONS: ReadonlyArray<keyof HealthOptions> = ['url', 'metrics', 'onRequest', 'logLevel', 'schema']
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const FALSY_ENV = new Set(['', '0', 'false', 'no'])
 
@@ -191,23 +208,63 @@ function endpointList (value: unknown): string[] | undefined {
   return [...endpoints].sort()
 }
 
-function healthOptions (value: unknown): ResolvedHealth | null {
-  if (value === undefined || value === false) return null
-  const health = value === true ? {} : value
-  if (typeof health !== 'object' || health === null || Array.isArray(health)) {
-    invalid('health', 'a boolean or an object { url, metrics, onRequest }', value)
+function logLevel (name: string, value: unknown): LogLevel | undefined {
+  if (value !== undefined && !LOG_LEVELS.includes(value as LogLevel)) invalid(name, `one of ${LOG_LEVELS.join(', ')}`, value)
+  return value as LogLevel | undefined
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** `prefix` is Fastify's register option, which Fastify ignores for this plugin (fastify-plugin): it moves the health route. */
+function healthOptions (value: unknown, prefixOption: unknown, defaultLogLevel: LogLevel | undefined): ResolvedHealth | null {
+  const prefix = routePath('prefix', prefixOption)?.replace(/\/+$/, '') ?? ''
+  if (value === undefined || value === false) {
+    if (prefixOption !== undefined) invalid('prefix', 'left out: it only moves the health route, and the health option is off', prefixOption)
+    return null
   }
+  const health = value === true ? {} : value
+  if (!isPlainObject(health)) invalid('health', 'a boolean or an object { url, metrics, onRequest, logLevel, schema }', value)
   checkKeys('health', health, HEALTH_OPTIONS)
-  const { url, metrics, onRequest } = health as HealthOptions
+  const { url, metrics, onRequest, schema } = health as HealthOptions
   const hooks = onRequest === undefined ? [] : [onRequest].flat()
   if (hooks.some(hook => typeof hook !== 'function')) {
     invalid('health.onRequest', 'a hook function or an array of hook functions', onRequest)
   }
+  if (schema !== undefined && !isPlainObject(schema)) invalid('health.schema', 'a route schema object', schema)
+  const path = routePath('health.url', url) ?? DEFAULTS.healthUrl
   return {
-    url: routePath('health.url', url) ?? DEFAULTS.healthUrl,
+    url: prefix === '' ? path : `${prefix}${path === '/' ? '' : path}`,
     metrics: optionalBoolean('health.metrics', metrics) ?? false,
-    onRequest: hooks
+    onRequest: hooks,
+    logLevel: logLevel('health.logLevel', (health as HealthOptions).logLevel) ?? defaultLogLevel,
+    schema: schema ?? { hide: true }
   }
+}
+
+function logSerializers (value: unknown): ResolvedOptions['log']['serializers'] {
+  if (value === undefined) return undefined
+  if (!isPlainObject(value) || Object.values(value).some(serializer => typeof serializer !== 'function')) {
+    invalid('logSerializers', 'an object of serializer functions', value)
+  }
+  return value as ResolvedOptions['log']['serializers']
+}
+
+/** Only the keys given: pino's `child` reads a `serializers` key even when it is undefined. */
+function loggerOptions (level: LogLevel | undefined, serializers: ResolvedOptions['log']['serializers']): ResolvedOptions['log'] {
+  return { ...(level === undefined ? {} : { level }), ...(serializers === undefined ? {} : { serializers }) }
+}
+
+/** A path on `host` itself: resolved against it, it must keep host's origin and stay exactly as given. */
+function batchPath (value: unknown, host: string): string | undefined {
+  const path = routePath('path', value)
+  if (path === undefined) return undefined
+  const url = new URL(path, host)
+  if (url.origin !== host || url.pathname !== path || (path !== '/' && path.endsWith('/'))) {
+    invalid('path', `a path on "host" itself, without "//", "\\", "." or ".." segments or a trailing "/" (it resolves to ${url.origin}${url.pathname})`, value)
+  }
+  return path
 }
 
 /**
@@ -217,7 +274,7 @@ function healthOptions (value: unknown): ResolvedHealth | null {
 export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   if (input === undefined || input === null) input = {}
   if (typeof input !== 'object' || Array.isArray(input)) invalid('options', 'an object', input)
-  const opts = input as Record<keyof TelemetryOptions, unknown>
+  const opts = input as Record<keyof TelemetryOptions | 'prefix' | 'logLevel' | 'logSerializers', unknown>
   checkKeys(null, opts, KNOWN_OPTIONS)
 
   const enabledOption = optionalBoolean('enabled', opts.enabled) ?? true
@@ -239,7 +296,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
     endpoints: endpoints ?? null,
     hashKey: optionalString('hashKey', opts.hashKey) ?? null,
     host: host?.origin ?? DEFAULTS.host,
-    path: routePath('path', opts.path) ?? DEFAULTS.path,
+    path: batchPath(opts.path, host?.origin ?? DEFAULTS.host) ?? DEFAULTS.path,
     build: {
       version: sentString('version', opts.version) ?? 'unknown',
       hash: sentString('hash', opts.hash) ?? 'unknown',
@@ -249,7 +306,8 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
     reportInterval: milliseconds('reportInterval', opts.reportInterval, DEFAULTS.reportInterval),
     keepAliveInterval: milliseconds('keepAliveInterval', opts.keepAliveInterval, DEFAULTS.keepAliveInterval),
     flushTimeout: milliseconds('flushTimeout', opts.flushTimeout, DEFAULTS.flushTimeout),
-    health: healthOptions(opts.health)
+    health: healthOptions(opts.health, opts.prefix, logLevel('logLevel', opts.logLevel)),
+    log: loggerOptions(logLevel('logLevel', opts.logLevel), logSerializers(opts.logSerializers))
   }
 
   if (!enabledOption) resolved.disabledBy = 'option enabled: false'

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { FST_TELEMETRY_ALREADY_REGISTERED } from './errors'
 import { registerHealthRoute } from './health'
 import { resolveOptions, type TelemetryOptions } from './options'
 import { Recorder, kCell } from './recorder'
@@ -44,12 +45,23 @@ const OFF: TelemetryDecorator = Object.freeze({
   snapshot: () => null
 })
 
+/**
+ * Servers the plugin is registered on. A second registration, in the same context or any other, would count every
+ * request twice (or only part of the app) under one cluster id.
+ */
+const registeredOn = new WeakSet<object>()
+
 export async function telemetry (fastify: FastifyInstance, opts: TelemetryOptions): Promise<void> {
+  // `telemetry` decorated: another copy of this package is registered here or in a parent context.
+  if (registeredOn.has(fastify.server) || fastify.hasDecorator('telemetry')) throw new FST_TELEMETRY_ALREADY_REGISTERED()
   const options = resolveOptions(opts)
+  registeredOn.add(fastify.server)
+  // Fastify applies a register call's logLevel and logSerializers only to encapsulated plugins; this one is not.
+  const log = Object.keys(options.log).length === 0 ? fastify.log : fastify.log.child({}, options.log)
 
   if (!options.enabled) {
     // Off means off: no hooks, no timers, no client, no socket.
-    fastify.log.info(`fastify-anonymous-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
+    log.info(`fastify-anonymous-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
     fastify.decorate('telemetry', OFF)
     if (options.health !== null) registerHealthRoute(fastify, options.health, null)
     return
@@ -58,7 +70,7 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   const clusterId = clusterIdOf(options.issuerUrl, options.hashKey)
   const instanceId = randomUUID()
   const recorder = new Recorder(options.endpoints)
-  const reporter = new Reporter({ options, clusterId, instanceId, log: fastify.log, endpoints: recorder.endpoints })
+  const reporter = new Reporter({ options, clusterId, instanceId, log, endpoints: recorder.endpoints })
   const listEndpoints = (): string[] => options.endpoints ?? [...recorder.endpoints.keys()].sort()
 
   fastify.decorateRequest(kCell, null)
@@ -71,12 +83,12 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   fastify.addHook('onReady', function startTelemetry (done) {
     reporter.start()
     const minutes = Math.round(options.identifyAfter / 60_000)
-    fastify.log.info({ clusterId },
+    log.info({ clusterId },
       `fastify-anonymous-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
       `first report after ${minutes === 0 ? `${options.identifyAfter} ms` : `${minutes} min`} of uptime. ` +
       'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false')
     if (options.dryRun && options.endpoints === null) {
-      fastify.log.info({ endpoints: listEndpoints() },
+      log.info({ endpoints: listEndpoints() },
         'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
     }
     done()

@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions, type onRequestHookHandler } from 'fastify'
 import t, { test, type Test } from 'tap'
 import { summarize } from '../lib/counters'
 import { registerHealthRoute, type HealthResponse } from '../lib/health'
-import { SCHEMA_VERSION, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import fastifyTelemetry, { SCHEMA_VERSION, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
 import { GcObserver, memoryRecord } from '../lib/memory'
 import { buildApp, telemetryOptions } from './helpers/app'
 import { Collector } from './helpers/collector'
@@ -68,7 +68,7 @@ async function healthWithClock (t: Test): Promise<{ app: FastifyInstance, clock:
   const snapshot = (): TelemetrySnapshot => ({
     instanceId: 'instance', schemaVersion: SCHEMA_VERSION, uptime: ++builds, ...summarize(new Map()), memory: memoryRecord(gc)
   })
-  registerHealthRoute(app, { url: '/health', metrics: true, onRequest: [] }, snapshot, () => clock.now)
+  registerHealthRoute(app, { url: '/health', metrics: true, onRequest: [], logLevel: undefined, schema: {} }, snapshot, () => clock.now)
   await app.ready()
   return { app, clock, builds: () => builds }
 }
@@ -128,4 +128,67 @@ test('requests to the health route are not counted, even when /health is an allo
   const snapshot = app.telemetry.snapshot()
   t.equal(snapshot?.requests, 0)
   t.strictSame(snapshot?.paths, {})
+})
+
+test('the register option prefix moves the health route, as Fastify\'s prefix would', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false, prefix: '/ops/', health: true })
+  t.equal((await app.inject('/ops/health')).statusCode, 200)
+  t.equal((await app.inject('/health')).statusCode, 404)
+})
+
+test('with prefix, a health route at "/" answers at the prefix itself', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false, prefix: '/ops', health: { url: '/' } })
+  t.equal((await app.inject('/ops')).statusCode, 200)
+})
+
+test('prefix without the health route is rejected rather than ignored: there is nothing for it to move', async t => {
+  await t.rejects(buildApp({ enabled: false, prefix: '/ops' } as TelemetryOptions),
+    { code: 'FST_TELEMETRY_INVALID_OPTION', message: /option "prefix" must be left out: it only moves the health route/ })
+})
+
+/** The health route's options, as any plugin registered before it sees them (how @fastify/swagger collects routes). */
+async function healthRouteOptions (t: Test, options: TelemetryOptions): Promise<RouteOptions> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  let seen: RouteOptions | undefined
+  app.addHook('onRoute', route => { if (route.url === '/health') seen = route })
+  await app.register(fastifyTelemetry, { enabled: false, ...options })
+  await app.ready()
+  return seen as RouteOptions
+}
+
+test('the health route is hidden from @fastify/swagger by default (schema.hide)', async t => {
+  // @fastify/swagger leaves out every route whose schema has `hide: true` (its shouldRouteHide).
+  t.equal(((await healthRouteOptions(t, { health: true })).schema as { hide?: boolean }).hide, true)
+})
+
+test('health.schema replaces the default schema, which shows the route in @fastify/swagger', async t => {
+  const schema = (await healthRouteOptions(t, { health: { schema: { tags: ['ops'] } } })).schema
+  t.strictSame(Object.keys(schema ?? {}), ['tags'])
+})
+
+/** Request log lines of one probe, on an app that logs at info. */
+async function probeLogLines (t: Test, options: TelemetryOptions & { logLevel?: string }): Promise<string[]> {
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } } })
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false, health: true, ...options } as TelemetryOptions)
+  await app.ready()
+  lines.length = 0
+  t.equal((await app.inject('/health')).statusCode, 200)
+  return lines
+}
+
+test('health.logLevel sets the level of the route\'s request log lines, so probes need not flood the log', async t => {
+  t.equal((await probeLogLines(t, {})).length, 2, 'incoming request and request completed, at info')
+  t.strictSame(await probeLogLines(t, { health: { logLevel: 'warn' } }), [])
+})
+
+test('the register option logLevel applies to the health route too, unless health.logLevel says otherwise', async t => {
+  t.strictSame(await probeLogLines(t, { logLevel: 'warn' }), [])
+  t.equal((await probeLogLines(t, { logLevel: 'warn', health: { logLevel: 'info' } })).length, 2)
 })

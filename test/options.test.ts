@@ -40,7 +40,12 @@ const BAD_VALUES: Record<string, unknown[]> = {
   hashKey: NOT_A_STRING,
   enabled: NOT_A_BOOLEAN,
   host: [...NOT_A_STRING, 'collector.example.com', 'ftp://collector.example.com', 'https://collector.example.com/v1'],
-  path: [...NOT_A_STRING, 'v1/batch', '/v1 batch', '/v1/batch?x=1', '/v1/batch#x'],
+  path: [
+    ...NOT_A_STRING, 'v1/batch', '/v1 batch', '/v1/batch?x=1', '/v1/batch#x',
+    // Each resolves, against host, to another origin or another path than the one given.
+    '//127.0.0.1:9999/v1/batch', '/\\127.0.0.1:9999/v1/batch', '/\\/127.0.0.1/v1/batch', '/../v1/batch', '/v1/./batch',
+    '/v1/%2e%2e/batch', '/v1/batch/', '/ü'
+  ],
   version: [...NOT_A_STRING, 'v'.repeat(201), 'v'.repeat(40000)],
   hash: [...NOT_A_STRING, 'a'.repeat(201)],
   buildTime: [...NOT_A_STRING, '2'.repeat(201)],
@@ -52,6 +57,11 @@ const BAD_VALUES: Record<string, unknown[]> = {
   'health.url': [...NOT_A_STRING, 'health', '/he alth', '/health?x', '/health#x'],
   'health.metrics': NOT_A_BOOLEAN,
   'health.onRequest': ['hook', 1, null, ['hook'], [() => {}, 1]],
+  'health.logLevel': ['loud', '', 30, null],
+  'health.schema': ['hide', null, [], true],
+  logLevel: ['loud', 30, null],
+  logSerializers: ['x', null, { err: 'not a function' }],
+  prefix: ['ops', '/o ps', null],
   dryRun: NOT_A_BOOLEAN
 }
 
@@ -173,7 +183,8 @@ test('every optional setting has its documented default', async t => {
     reportInterval: 900_000,
     keepAliveInterval: 300_000,
     flushTimeout: 5000,
-    health: null
+    health: null,
+    log: {}
   })
   t.equal(DEFAULTS.healthUrl, '/health')
 })
@@ -214,16 +225,17 @@ test('given settings are kept, URLs in their normalised form', async t => {
 })
 
 test('health true means the default route without metrics or hooks', async t => {
-  t.same(resolveOptions({ ...VALID, health: true }, NO_ENV).health, { url: '/health', metrics: false, onRequest: [] })
+  t.same(resolveOptions({ ...VALID, health: true }, NO_ENV).health,
+    { url: '/health', metrics: false, onRequest: [], logLevel: undefined, schema: { hide: true } })
   t.equal(resolveOptions({ ...VALID, health: false }, NO_ENV).health, null)
 })
 
 test('health options accept a url, metrics and one hook or an array of hooks', async t => {
   const hook = (): void => {}
   t.same(resolveOptions({ ...VALID, health: { url: '/status', metrics: true, onRequest: hook } }, NO_ENV).health,
-    { url: '/status', metrics: true, onRequest: [hook] })
+    { url: '/status', metrics: true, onRequest: [hook], logLevel: undefined, schema: { hide: true } })
   t.same(resolveOptions({ ...VALID, health: { onRequest: [hook, hook] } }, NO_ENV).health,
-    { url: '/health', metrics: false, onRequest: [hook, hook] })
+    { url: '/health', metrics: false, onRequest: [hook, hook], logLevel: undefined, schema: { hide: true } })
 })
 
 test('intervals and timeouts accept every integer from 1 to 2147483647 ms', async t => {
@@ -252,6 +264,19 @@ test('build facts and endpoints of up to 200 characters are accepted: every even
 })
 
 test("Fastify's own register options are accepted alongside the plugin's", async t => {
-  const app = await register(t, { ...VALID, prefix: '/api', logLevel: 'warn', logSerializers: {} })
+  const app = await register(t, { ...VALID, prefix: '/api', health: true, logLevel: 'warn', logSerializers: {} })
   t.equal(app.telemetry.enabled, true)
+})
+
+test('a path is kept when it resolves, against host, to host\'s own origin and to itself', async t => {
+  for (const path of ['/', '/v1/batch', '/segment/v1/batch', '/a-b_c~d.e']) {
+    t.equal(resolveOptions({ ...VALID, host: 'http://127.0.0.1:8080', path }, NO_ENV).path, path)
+  }
+})
+
+test('a path that would send events and the write key to another host is refused, naming path and where it leads', async t => {
+  await t.rejects(register(t, { ...VALID, host: 'http://127.0.0.1:8080', path: '//127.0.0.1:9999/v1/batch' }), {
+    code: 'FST_TELEMETRY_INVALID_OPTION',
+    message: /option "path" must be a path on "host" itself.*resolves to http:\/\/127\.0\.0\.1:9999\/v1\/batch/
+  })
 })

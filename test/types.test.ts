@@ -2,7 +2,9 @@
 // or if a correct usage does not. Each line also runs, so the runtime agrees with the types.
 import Fastify from 'fastify'
 import t, { test } from 'tap'
-import fastifyTelemetry, { type TelemetryDecorator, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import fastifyTelemetry, { mergeReport, splitReport, type TelemetryDecorator, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import { summarize } from '../lib/counters'
+import { GcObserver, memoryRecord } from '../lib/memory'
 import { useEnv } from './helpers/env'
 
 useEnv(t)
@@ -30,7 +32,7 @@ test('every option, fully typed, registers', async t => {
     reportInterval: 900_000,
     keepAliveInterval: 300_000,
     flushTimeout: 5000,
-    health: { url: '/health', metrics: true, onRequest: async () => {} },
+    health: { url: '/health', metrics: true, onRequest: async () => {}, logLevel: 'warn', schema: { tags: ['ops'] } },
     dryRun: true
   }
   const app = Fastify()
@@ -81,4 +83,23 @@ test('a misspelt option in a variable escapes the type check unless declared wit
   // @ts-expect-error `satisfies TelemetryOptions` restores the excess-property check
   const checked = { ...VALID, reportIntervl: 5 } satisfies TelemetryOptions
   await t.rejects(async () => await Fastify().register(fastifyTelemetry, checked), UNKNOWN)
+})
+
+test('health.logLevel takes only log level names, health.schema only an object', async t => {
+  // @ts-expect-error: not a log level
+  const loud: TelemetryOptions = { ...VALID, health: { logLevel: 'loud' } }
+  // @ts-expect-error: a schema is an object
+  const hidden: TelemetryOptions = { ...VALID, health: { schema: 'hide' } }
+  for (const options of [loud, hidden]) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(async () => { await app.register(fastifyTelemetry, options) }, INVALID)
+  }
+})
+
+test('mergeReport takes the parts splitReport makes and gives back a snapshot', async t => {
+  const merged = mergeReport(splitReport({ ...summarize(new Map()), instanceId: 'i', schemaVersion: 2, uptime: 0, memory: memoryRecord(new GcObserver()) }))
+  const typed: Equal<typeof merged, TelemetrySnapshot> = true
+  t.ok(typed)
+  t.equal(merged.instanceId, 'i')
 })
