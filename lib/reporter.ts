@@ -1,23 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { Analytics } from '@segment/analytics-node'
 import type { FastifyBaseLogger } from 'fastify'
 import { summarize, type MethodCells } from './counters'
 import { DeliveryQueue, type DeliveryUnit } from './delivery'
+import { createDryRunSender } from './dry-run'
 import { GcObserver, memoryRecord } from './memory'
+import type { Message, Sender, SenderContext } from './message'
 import type { ResolvedOptions } from './options'
 import {
-  EVENT_CONTEXT, EVENTS, SCHEMA_VERSION, identifyTraits, splitReport,
-  type IdentifyTraits, type KeepAliveProperties, type TelemetryProperties, type TelemetrySnapshot
+  EVENTS, SCHEMA_VERSION, identifyTraits, splitReport,
+  type KeepAliveProperties, type TelemetrySnapshot
 } from './report'
-import { createDryRunTransport, createUndiciTransport, type Transport } from './transport'
-
-type Message =
-  | { type: 'identify', traits: IdentifyTraits }
-  | { type: 'track', event: string, properties: TelemetryProperties | KeepAliveProperties }
-
-/** No single request may take longer than this, whatever `flushTimeout` says. */
-const MAX_REQUEST_MS = 10_000
 
 export interface ReporterContext {
   options: ResolvedOptions
@@ -28,8 +20,9 @@ export interface ReporterContext {
 }
 
 /**
- * Owns everything that happens away from the request path: the three timers, building events, and the Segment
- * client. Nothing here runs per request; nothing here can throw into Fastify.
+ * Owns everything that happens away from the request path: the three timers, building events, the delivery queue,
+ * and loading the sending side when the first event is due. Nothing here runs per request; nothing here can throw
+ * into Fastify.
  */
 export class Reporter {
   private readonly gc = new GcObserver()
@@ -44,10 +37,9 @@ export class Reporter {
   private identifyState: 'unsent' | 'queued' | 'delivered' = 'unsent'
   private closed = false
   private timers: NodeJS.Timeout[] = []
-  private analytics: Analytics | null = null
-  /** Messages handed to the SDK -> what to call when it reports them delivered or given up. */
-  private readonly travelling = new Map<string, (error?: unknown) => void>()
-  private transport: Transport | null = null
+  /** Set once the first event is due; resolves once the sending side is loaded. */
+  private opening: Promise<Sender> | null = null
+  private sender: Sender | null = null
 
   constructor (private readonly ctx: ReporterContext) {}
 
@@ -77,16 +69,15 @@ export class Reporter {
     this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     this.gc.stop()
-    const analytics = this.analytics
-    if (analytics === null) return
+    // An instance that closes before its first event was due has loaded nothing and sends nothing.
+    if (this.opening === null) return
+    const sender = await this.opening
     this.queue.push(this.reportUnit())
     this.queue.drain()
     // Sockets are unref'd so that telemetry never keeps a process alive; while the final report is flushed, this
     // timer does, for at most flushTimeout, so that `await app.close()` at the end of a script still delivers it.
     const holdOpen = setTimeout(() => {}, this.ctx.options.flushTimeout)
-    // Never rejects: it resolves once everything is delivered or given up on, or at the timeout, where it aborts the rest.
-    await analytics.closeAndFlush({ timeout: this.ctx.options.flushTimeout })
-    await (this.transport as Transport).destroy()
+    await sender.close(this.ctx.options.flushTimeout)
     clearTimeout(holdOpen)
   }
 
@@ -95,13 +86,36 @@ export class Reporter {
     this.timers.push(timer)
   }
 
+  /** `identifyAfter` has passed: load the sending side, then send the identify and the first report. */
   private identify (): void {
-    const { options } = this.ctx
-    this.analytics = this.createClient()
-    this.queue.push(this.identifyUnit())
-    this.queue.push(this.reportUnit())
-    this.schedule(setInterval(() => this.report(), options.reportInterval))
-    this.schedule(setInterval(() => this.keepAlive(), options.keepAliveInterval))
+    this.opening = this.openSender().then(sender => {
+      this.sender = sender
+      this.queue.push(this.identifyUnit())
+      this.queue.push(this.reportUnit())
+      if (this.closed) return sender
+      const { options } = this.ctx
+      this.schedule(setInterval(() => this.report(), options.reportInterval))
+      this.schedule(setInterval(() => this.keepAlive(), options.keepAliveInterval))
+      return sender
+    })
+  }
+
+  /**
+   * The seam: the Segment SDK and undici are loaded here, with a dynamic import, when the first event is due. Dry
+   * run needs neither. Loading cannot fail in an intact install; should it, every event fails (logged at debug)
+   * instead of anything throwing into the host.
+   */
+  private async openSender (): Promise<Sender> {
+    const context: SenderContext = { options: this.ctx.options, clusterId: this.ctx.clusterId, log: this.ctx.log }
+    if (this.ctx.options.dryRun) return createDryRunSender(context)
+    try {
+      const { default: sending } = await import('./sender.js')
+      return sending.createSender(context)
+      /* c8 ignore start */
+    } catch (error) {
+      return { send: (message, done) => queueMicrotask(() => done(error)), close: async () => {} }
+    }
+    /* c8 ignore stop */
   }
 
   private report (): void {
@@ -125,67 +139,16 @@ export class Reporter {
     return { kind: 'telemetry', messages }
   }
 
-  private createClient (): Analytics {
-    const { options, log } = this.ctx
-    this.transport = options.dryRun ? createDryRunTransport(log) : createUndiciTransport()
-    const analytics = new Analytics({
-      writeKey: options.writeKey === '' ? 'dry-run' : options.writeKey,
-      host: options.host,
-      path: options.path,
-      flushAt: 1,
-      flushInterval: options.flushTimeout,
-      // No retries and no waiting out a 429 inside the SDK: its pauses are timers that would keep the host process
-      // alive, and they buy nothing, since the next report carries the same cumulative counters and a lost identify
-      // is sent again. One failed attempt drops the batch; the next interval is the retry.
-      maxRetries: 0,
-      maxRateLimitDuration: 0,
-      maxTotalBackoffDuration: 0,
-      httpRequestTimeout: Math.min(options.flushTimeout, MAX_REQUEST_MS),
-      httpClient: this.transport
-    })
-    // The SDK's per-call callbacks fire no sooner than 300 ms after delivery; its events fire at once.
-    analytics.on('identify', ctx => this.settle(ctx.event.messageId as string))
-    analytics.on('track', ctx => this.settle(ctx.event.messageId as string))
-    analytics.on('error', error => {
-      log.debug({ err: error.reason }, 'fastify-anonymous-telemetry: delivery failed')
-      // Only a bug inside the SDK yields an error without its message: then count everything travelling as lost,
-      // or the queue would stall.
-      /* c8 ignore next */
-      const lost = error.ctx === undefined ? [...this.travelling.keys()] : [error.ctx.event.messageId as string]
-      for (const messageId of lost) this.settle(messageId, error.reason)
-    })
-    return analytics
-  }
-
   private send (message: Message, done: (error?: unknown) => void): void {
-    const analytics = this.analytics as Analytics
-    const anonymousId = this.ctx.clusterId
-    // Same form as the SDK's own ids; ours, so that the SDK's delivery events can be matched to the message.
-    const messageId = `node-next-${Date.now()}-${randomUUID()}`
-    this.travelling.set(messageId, error => {
-      if (message.type === 'identify') this.identifyState = error === undefined ? 'delivered' : 'unsent'
+    const sender = this.sender as Sender
+    if (message.type !== 'identify') {
+      sender.send(message, done)
+      return
+    }
+    sender.send(message, error => {
+      this.identifyState = error === undefined ? 'delivered' : 'unsent'
       done(error)
     })
-    try {
-      if (message.type === 'identify') {
-        analytics.identify({ messageId, anonymousId, traits: { ...message.traits }, context: { ...EVENT_CONTEXT } })
-      } else {
-        analytics.track({ messageId, anonymousId, event: message.event, properties: { ...message.properties }, context: { ...EVENT_CONTEXT } })
-      }
-      /* c8 ignore start: every message built here is valid; the SDK throws synchronously only on invalid input */
-    } catch (error) {
-      // Should that change, a bug must cost one event, not the host's request.
-      queueMicrotask(() => this.settle(messageId, error))
-    }
-    /* c8 ignore stop */
-  }
-
-  /** Called once per message, from the SDK's `identify`/`track` (delivered) or `error` (given up) events. */
-  private settle (messageId: string, error?: unknown): void {
-    const done = this.travelling.get(messageId)
-    if (done === undefined) return
-    this.travelling.delete(messageId)
-    done(error)
   }
 
   private dropped (unit: DeliveryUnit<Message>): void {
@@ -193,19 +156,9 @@ export class Reporter {
   }
 
   private failed (unit: DeliveryUnit<Message>, error: unknown): void {
-    this.ctx.log.debug({ kind: unit.kind, err: error }, 'fastify-anonymous-telemetry: event not delivered')
-    if (!this.closed) this.renewClient()
-  }
-
-  /**
-   * The SDK adds an `abort` listener to one long-lived AbortSignal for every retry or rate-limit pause and never
-   * removes it: through a long outage they pile up without bound (and Node prints a MaxListenersExceededWarning
-   * after ten). Outside close, a failed unit means nothing is travelling (one unit at a time), so a fresh client
-   * costs nothing and lets the old one be collected, listeners and all.
-   */
-  private renewClient (): void {
-    const stale = this.transport
-    this.analytics = this.createClient()
-    stale?.destroy().catch(() => {})
+    // A collector's non-2xx answer carries its status: a redirect, say, is worth seeing at a glance.
+    const status = (error as { status?: unknown } | null)?.status
+    this.ctx.log.debug({ kind: unit.kind, status, err: error },
+      `fastify-anonymous-telemetry: event not delivered${typeof status === 'number' ? ` (collector answered ${status})` : ''}`)
   }
 }

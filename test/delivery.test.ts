@@ -227,7 +227,7 @@ test('the undici transport returns status and reason phrase, empty for a non-sta
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  const transport = createUndiciTransport()
+  const transport = createUndiciTransport(5000)
   t.teardown(async () => {
     await transport.destroy()
     server.close()

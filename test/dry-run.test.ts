@@ -122,3 +122,30 @@ test('dry run works without a write key', async t => {
   await runCycle(dryRun)
   t.equal(dryRun.collector.requests, 0)
 })
+
+/** The shape of an event: its keys in order, and those of the objects the SDK adds or fills. */
+function shape (event: Record<string, any>): unknown {
+  return {
+    keys: Object.keys(event),
+    context: Object.keys(event.context),
+    metadata: Object.keys(event._metadata),
+    library: event.context.library,
+    integrations: event.integrations,
+    messageId: /^node-next-\d+-[0-9a-f-]{36}$/.test(event.messageId),
+    timestamp: new Date(event.timestamp).toISOString() === event.timestamp
+  }
+}
+
+test('dry run, which never loads the SDK, logs each event in the very shape the SDK puts on the wire', async t => {
+  const dryRun = await startApp(t, { dryRun: true })
+  await runCycle(dryRun)
+  const logged = new Map(dryRun.logs.matching(DRY_RUN_LINE)
+    .map(line => line.telemetryEvent as Record<string, any>)
+    .map(event => [event.event ?? event.type, event]))
+  const { collector } = await startApp(t, {})
+  await collector.waitForEvents('keep-alive')
+  for (const name of ['identify', 'telemetry', 'keep-alive']) {
+    const sent = collector.named(name)[0]
+    t.strictSame(shape(logged.get(name) as Record<string, any>), shape(sent), `${name}: same fields in the same order, same context.library`)
+  }
+})

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { schemaViolations } from './schema'
 
 /** How the collector misbehaves; `ok` accepts every valid batch. */
-export type Fault = 'ok' | '500' | '429' | '400' | 'hang' | 'reset' | 'trickle'
+export type Fault = 'ok' | '500' | '429' | '400' | 'hang' | 'reset' | 'trickle' | '301' | '302' | '307'
 
 export interface CollectedEvent {
   type: 'identify' | 'track'
@@ -46,6 +46,8 @@ export class Collector {
   /** Requests seen, including refused and failed ones. */
   requests = 0
   fault: Fault = 'ok'
+  /** Where the 3xx faults point; by default the same address over https, as an http→https redirect does. */
+  redirectTo: string | null = null
   private readonly waiters = new Set<Waiter>()
   private readonly sockets = new Set<Socket>()
   private readonly connectionWaiters = new Set<() => void>()
@@ -169,6 +171,9 @@ export class Collector {
       case 'hang': return
       case 'reset': this.reset(res); return
       case 'trickle': this.trickle(res); return
+      case '301': case '302': case '307':
+        res.writeHead(Number(this.fault), { location: this.redirectTo ?? `https://${String(req.headers.host)}${String(req.url)}` }).end()
+        return
     }
     this.rawBodies.push(body)
     const parsed = JSON.parse(body) as { batch: CollectedEvent[] }

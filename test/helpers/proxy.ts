@@ -82,3 +82,45 @@ export function useProxyEnv (t: Test, values: ProxyEnv = {}): void {
   t.teardown(() => apply(saved))
   apply(values)
 }
+
+/** A proxy that accepts connections and reads `CONNECT` requests, and never answers one. */
+export class MuteProxy {
+  /** `CONNECT` requests received, each left hanging. */
+  connects = 0
+  private readonly sockets = new Set<Socket>()
+  private readonly waiters = new Set<() => void>()
+
+  private constructor (private readonly server: Server) {}
+
+  static async start (): Promise<MuteProxy> {
+    const server = createServer((req, res) => res.writeHead(501).end())
+    const proxy = new MuteProxy(server)
+    server.on('connect', () => {
+      proxy.connects++
+      for (const resolve of proxy.waiters) resolve()
+      proxy.waiters.clear()
+    })
+    server.on('connection', socket => {
+      proxy.sockets.add(socket)
+      socket.on('close', () => proxy.sockets.delete(socket))
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return proxy
+  }
+
+  get url (): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+  }
+
+  /** Resolves once `count` `CONNECT` requests arrived in all; event-driven, never polls. */
+  async waitForConnects (count: number): Promise<void> {
+    while (this.connects < count) await new Promise<void>(resolve => this.waiters.add(resolve))
+  }
+
+  async close (): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    this.server.close()
+    await once(this.server, 'close')
+  }
+}
