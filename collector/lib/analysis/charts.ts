@@ -27,7 +27,11 @@ export function lineChart (categories: string[], series: Series[], options: { pe
     xAxis: { type: 'category', data: categories, boundaryGap: false },
     yAxis: { type: 'value', max: options.percent === true ? 100 : undefined, axisLabel: { formatter: options.percent === true ? '{value} %' : '{value}' } },
     series: series.map(s => ({
-      name: s.name, type: 'line', data: s.data, showSymbol: categories.length < 40, connectNulls: false,
+      name: s.name,
+      type: 'line',
+      data: s.data,
+      showSymbol: categories.length < 40,
+      connectNulls: false,
       ...(s.stack === true ? { stack: 'total', areaStyle: {} } : {})
     }))
   }, 280)

@@ -23,14 +23,14 @@ export function renderHtml (stats: Stats): string {
   const k = stats.minInstallations
   const fewer = `<span class="floor">fewer than ${k}</span>`
   const n = (value: number | null): string => value === null ? fewer : String(value)
-  const pct = (value: number | null): string => value === null ? fewer : `${(value * 100).toFixed(1)} %`
+  const pct = (value: number): string => `${(value * 100).toFixed(1)} %`
   const hidden = (rows: Rows<unknown>, what: string): string => rows.belowFloor === 0
     ? ''
     : `<p class="floor">${rows.belowFloor} more ${what} seen at fewer than ${k} installations each: not shown.</p>`
   const table = (head: string[], rows: string[][]): string =>
     `<table><thead><tr>${head.map(h => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.map(r => `<tr>${r.map((c, i) => i === 0 ? `<td class="label">${c}</td>` : `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`
   const figure = (svg: string | null, caption: string): string =>
-    svg === null ? `<p class="floor">No chart: every point is below the privacy floor.</p>` : `<figure class="chart">${svg}<figcaption>${caption}</figcaption></figure>`
+    svg === null ? '<p class="floor">No chart: every point is below the privacy floor.</p>' : `<figure class="chart">${svg}<figcaption>${caption}</figcaption></figure>`
   const hasPoint = (series: Series[]): boolean => series.some(s => s.data.some(v => v !== null))
   const line = (days: string[], series: Series[], caption: string, percent = false): string =>
     figure(hasPoint(series) ? lineChart(days, series, { percent }) : null, caption)
@@ -47,7 +47,7 @@ export function renderHtml (stats: Stats): string {
   const side = (s: Side | null, r: Stats['comparison']['rows'][number]['regression'], marks: boolean): string[] => s === null
     ? [fewer, fewer, fewer, fewer, fewer]
     : [String(s.installations), latency(s.p50, marks && r.p50), latency(s.p95, marks && r.p95), latency(s.p99, marks && r.p99),
-        s.errorRate === null ? '–' : `<span${marks && r.errorRate ? ' class="regression"' : ''}>${(s.errorRate * 100).toFixed(2)} %${marks && r.errorRate ? ' ▲' : ''}</span>`]
+        `<span${marks && r.errorRate ? ' class="regression"' : ''}>${(s.errorRate * 100).toFixed(2)} %${marks && r.errorRate ? ' ▲' : ''}</span>`]
   const c = stats.comparison
   const comparable = c.rows.filter(r => r.latest?.p95?.ms != null || r.previous?.p95?.ms != null)
 

@@ -30,7 +30,7 @@ export interface Side {
   requests: number
   responses: number
   errors5xx: number
-  errorRate: number | null
+  errorRate: number
   p50: LatencyFigure | null
   p95: LatencyFigure | null
   p99: LatencyFigure | null

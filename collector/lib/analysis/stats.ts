@@ -73,8 +73,9 @@ async function adoptionOf (connection: DuckDBConnection, floor: Floor, order: Ma
       day,
       installations: floor.count(total),
       shares: shown.map(version => {
-        const n = floor.when(total, counts.get(version) ?? 0)
-        return { version: boundLabel(version), installations: n === null ? null : floor.count(n), share: n === null ? null : floor.when(n, n / total) }
+        // A day below the floor publishes no share at all, not even of a large version.
+        const n = total >= floor.k ? counts.get(version) ?? 0 : 0
+        return { version: boundLabel(version), installations: floor.count(n), share: floor.when(n, n / total) }
       })
     }
   })
@@ -121,7 +122,7 @@ function sideOf (r: Row): Side & { installations: number } {
     requests: num(r.requests),
     responses,
     errors5xx: num(r.errors),
-    errorRate: responses === 0 ? null : num(r.errors) / responses,
+    errorRate: num(r.errors) / responses,
     p50: latency(buckets, 0.5),
     p95: latency(buckets, 0.95),
     p99: latency(buckets, 0.99)
@@ -141,8 +142,6 @@ async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: 
     z: ERROR_RATE_Z
   }
   const sides = new Map<string, { latest?: Side, previous?: Side }>()
-  const endpoints = new Set((await query(connection, `SELECT endpoint FROM installation_traffic WHERE requests > 0
-    GROUP BY endpoint HAVING count(DISTINCT anonymous_id) >= ${floor.k}`)).map(r => str(r.endpoint)))
   let total = 0
   if (latest !== null) {
     const rows = await query(connection, `SELECT version, endpoint, method, count(DISTINCT anonymous_id) AS installations,
@@ -161,7 +160,8 @@ async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: 
     const [endpoint, method] = JSON.parse(key) as [string, string]
     const l = side.latest !== undefined && side.latest.installations >= floor.k ? side.latest : null
     const p = side.previous !== undefined && side.previous.installations >= floor.k ? side.previous : null
-    if (!endpoints.has(endpoint) || (l === null && p === null)) continue
+    // A side above the floor means at least k installations used the endpoint: its label may show.
+    if (l === null && p === null) continue
     out.push({
       endpoint: boundLabel(endpoint),
       method: boundLabel(method),

@@ -22,7 +22,9 @@ const HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 
 
 test('hostile strings from events are escaped and length-bounded everywhere on the page and in stats.json', async t => {
   const fleets = HOSTILE.map((s, i) => uniformFleet(5, {
-    prefix: `h${i}`, version: s, os: s,
+    prefix: `h${i}`,
+    version: s,
+    os: s,
     traffic: [{ endpoint: s, method: s, requests: 4, latency: bucketsWith([4, 4]) }]
   }))
   const { html, json, stats } = await reportOf(t, mergeFleets(...fleets))

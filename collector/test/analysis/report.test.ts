@@ -15,7 +15,9 @@ const validate = addFormats(new Ajv({ allErrors: true, strict: false })).compile
 function release (): FleetSpec {
   const old = uniformFleet(6, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 10 }, { endpoint: '/items', method: 'POST', requests: 2 }] })
   const upgraded = uniformFleet(5, {
-    prefix: 'x', version: '1.1.0', days: ['2026-01-02'],
+    prefix: 'x',
+    version: '1.1.0',
+    days: ['2026-01-02'],
     traffic: [{ endpoint: '/items', method: 'GET', requests: 10, status: { 200: 5, 503: 5 }, latency: bucketsWith([7, 10]) }, { endpoint: '/items', method: 'POST', requests: 2 }]
   })
   for (const i of upgraded.instances) i.instanceId += '-new'
@@ -107,4 +109,15 @@ test('bad options and a missing database fail with errors naming them', async t 
   for (const k of [0, 1.5, Number.NaN]) {
     await t.rejects(buildReport(join(dir, 'fleet.duckdb'), dir, { minInstallations: k }), { code: 'FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS', message: /--min-installations/ })
   }
+})
+
+test('a row without latency samples shows no percentile and no chart; a pair below the floor is only counted', async t => {
+  const fleet = uniformFleet(5, { traffic: [{ endpoint: '/upload', method: 'PUT', requests: 3, latency: bucketsWith() }] })
+  fleet.reports[0].traffic = [...fleet.reports[0].traffic, { endpoint: '/rare', method: 'GET', requests: 1 }]
+  const { stats, html } = await reportOf(t, fleet)
+  t.same(stats.comparison.rows.map(r => [r.endpoint, r.latest?.p50]), [['/upload', null]])
+  t.equal(stats.comparison.belowFloor, 1)
+  t.match(html, /1 more endpoint and method pairs seen at fewer than 5 installations/)
+  t.match(html, /<td>5<\/td><td>–<\/td><td>–<\/td><td>–<\/td>/)
+  t.notMatch(html, /p95 latency per endpoint and method/)
 })
