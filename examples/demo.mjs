@@ -6,7 +6,7 @@
 //   npm run demo -- --serve       keep running; curl the printed URL, Ctrl-C sends the final report
 //   npm run demo -- --raw         print the raw JSON of every event, not only of the first one
 import { randomBytes } from 'node:crypto'
-import { BATCH_PATH, eventName, startCollector } from './collector.mjs'
+import { BATCH_PATH, eventName, startStoringCollector } from './stored-collector.mjs'
 import { reportTable } from './report-table.mjs'
 import { HEALTH_TOKEN_HEADER, KNOWN_ISBNS, buildServer } from './server.mjs'
 import { bookshopTraffic, send } from './traffic.mjs'
@@ -27,7 +27,7 @@ const short = id => `${id.slice(0, 8)}…`
 
 const writeKey = `demo-${randomBytes(6).toString('hex')}`
 const healthToken = randomBytes(8).toString('hex')
-const collector = await startCollector({ writeKey })
+const collector = await startStoringCollector({ writeKey })
 const app = await buildServer({ healthToken, telemetry: { writeKey, host: collector.url, ...INTERVALS } })
 const base = await app.listen({ host: '127.0.0.1', port: serve ? Number(process.env.PORT ?? 3000) : 0 })
 
@@ -40,7 +40,8 @@ if (!app.telemetry.enabled || app.telemetry.dryRun) {
 }
 
 console.log(`Bookshop API        ${base}   (examples/server.mjs)
-Collector           ${collector.url}${BATCH_PATH}   (stands in for api.segment.io)
+Collector           ${collector.url}${BATCH_PATH}   (fastify-anonymous-telemetry-collector, stands in for api.segment.io)
+Events stored in    ${collector.dataDir}/segment-logs/   (gzipped NDJSON, Segment's S3 layout)
 Cluster id          ${app.telemetry.clusterId}
                     (SHA-512 of the issuer URL https://bookshop.example.com/: the anonymousId of every event)
 Endpoint allow-list ${app.telemetry.endpoints.join(' ')}
@@ -118,7 +119,7 @@ async function finish () {
     return
   }
   console.log(`Done in ${seconds().trim()} s: ${seen.identify} identify, ${seen.telemetry} telemetry, ` +
-    `${seen['keep-alive']} keep-alive. Run \`npm run demo -- --serve\` to keep the server up and curl it yourself.`)
+    `${seen['keep-alive']} keep-alive, stored in ${collector.dataDir}/segment-logs/. Run \`npm run demo -- --serve\` to keep the server up and curl it yourself.`)
 }
 
 if (serve) {

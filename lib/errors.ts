@@ -26,3 +26,19 @@ export const FST_TELEMETRY_UNKNOWN_OPTION = createError<'FST_TELEMETRY_UNKNOWN_O
   500,
   TypeError
 )
+
+/** The plugin is registered a second time on one server, in the same context or another. */
+export const FST_TELEMETRY_ALREADY_REGISTERED = createError<'FST_TELEMETRY_ALREADY_REGISTERED', []>(
+  'FST_TELEMETRY_ALREADY_REGISTERED',
+  'fastify-anonymous-telemetry: the plugin is already registered on this server; register it once per server, ' +
+    'on the root instance (before the routes it should count), not again in a child context',
+  500
+)
+
+/** `mergeReport` was given parts that are not all the parts of one report. */
+export const FST_TELEMETRY_INVALID_REPORT = createError<'FST_TELEMETRY_INVALID_REPORT', [string]>(
+  'FST_TELEMETRY_INVALID_REPORT',
+  'fastify-anonymous-telemetry: cannot merge report parts: %s',
+  400,
+  TypeError
+)

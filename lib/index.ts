@@ -9,14 +9,19 @@ export { fastifyTelemetry }
 export type { TelemetryDecorator } from './plugin'
 export type { HealthOptions, TelemetryOptions } from './options'
 export type { HistogramRecord, MetricsRecord, SizeHistogramRecord } from './counters'
-export type { IdentifyTraits, KeepAliveProperties, TelemetryProperties, TelemetrySnapshot } from './report'
+export type { IdentifyTraits, KeepAliveProperties, MethodRecords, PathPart, TelemetryProperties, TelemetrySnapshot } from './report'
+export type { PathRecord } from './counters'
 export type { HealthResponse } from './health'
 export type { MemoryRecord } from './memory'
 export { LATENCY_BOUNDS_MS, SIZE_BOUNDS_BYTES } from './counters'
 export { METHODS } from './anonymizer'
-export { EVENTS, MAX_EVENT_BYTES, SCHEMA_VERSION } from './report'
+export { EVENTS, MAX_EVENT_BYTES, SCHEMA_VERSION, splitReport } from './report'
+export { mergeReport } from './merge'
 export { MAX_PENDING_REPORTS } from './delivery'
-export { FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_MISSING_OPTION, FST_TELEMETRY_UNKNOWN_OPTION } from './errors'
+export {
+  FST_TELEMETRY_ALREADY_REGISTERED, FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_INVALID_REPORT, FST_TELEMETRY_MISSING_OPTION,
+  FST_TELEMETRY_UNKNOWN_OPTION
+} from './errors'
 
 // `require('fastify-anonymous-telemetry')` and an ESM default import must both yield the plugin function itself, as with
 // every Fastify plugin; the named exports stay reachable as its properties.

@@ -111,7 +111,8 @@ export function isEnvSwitchOn (value: string | undefined): boolean {
 function describe (value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string'
+  if (value === '') return 'an empty string'
+  if (typeof value === 'string') return value.length > MAX_SENT_STRING_LENGTH ? `a string of ${value.length} characters` : 'a string'
   if (typeof value === 'number') return `the number ${value}`
   return `a value of type ${typeof value}`
 }
@@ -132,6 +133,17 @@ function optionalString (name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value.trim() === '') invalid(name, 'a non-empty string', value)
   return value
+}
+
+/** Build facts and endpoints travel in events: bounded, so that no option can push an event over 32 KB. */
+export const MAX_SENT_STRING_LENGTH = 200
+
+function sentString (name: string, value: unknown): string | undefined {
+  const text = optionalString(name, value)
+  if (text !== undefined && text.length > MAX_SENT_STRING_LENGTH) {
+    invalid(name, `a non-empty string of at most ${MAX_SENT_STRING_LENGTH} characters`, text)
+  }
+  return text
 }
 
 function optionalBoolean (name: string, value: unknown): boolean | undefined {
@@ -167,11 +179,11 @@ function routePath (name: string, value: unknown): string | undefined {
 /** A literal endpoint: `/a/b`, no parameters or wildcards, no trailing slash (one is removed). */
 function endpointList (value: unknown): string[] | undefined {
   if (value === undefined) return undefined
-  const expected = 'an array of literal paths such as "/clients" (no ":param", "*", "?", "#" or spaces)'
+  const expected = `an array of literal paths such as "/clients" (no ":param", "*", "?", "#" or spaces; at most ${MAX_SENT_STRING_LENGTH} characters)`
   if (!Array.isArray(value)) invalid('endpoints', expected, value)
   const endpoints = new Set(['/'])
   for (const entry of value as unknown[]) {
-    if (typeof entry !== 'string' || !/^\/[^\s?#:*]*$/.test(entry) || entry.includes('//')) {
+    if (typeof entry !== 'string' || !/^\/[^\s?#:*]*$/.test(entry) || entry.includes('//') || entry.length > MAX_SENT_STRING_LENGTH) {
       invalid('endpoints', expected, entry)
     }
     endpoints.add(entry.length > 1 && entry.endsWith('/') ? entry.slice(0, -1) : entry)
@@ -229,9 +241,9 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
     host: host?.origin ?? DEFAULTS.host,
     path: routePath('path', opts.path) ?? DEFAULTS.path,
     build: {
-      version: optionalString('version', opts.version) ?? 'unknown',
-      hash: optionalString('hash', opts.hash) ?? 'unknown',
-      buildTime: optionalString('buildTime', opts.buildTime) ?? 'unknown'
+      version: sentString('version', opts.version) ?? 'unknown',
+      hash: sentString('hash', opts.hash) ?? 'unknown',
+      buildTime: sentString('buildTime', opts.buildTime) ?? 'unknown'
     },
     identifyAfter: milliseconds('identifyAfter', opts.identifyAfter, DEFAULTS.identifyAfter),
     reportInterval: milliseconds('reportInterval', opts.reportInterval, DEFAULTS.reportInterval),

@@ -12,7 +12,7 @@ import { LATENCY_BOUNDS_MS, MAX_EVENT_BYTES, SIZE_BOUNDS_BYTES } from 'fastify-a
 import { eventName, startCollector } from '../examples/collector.mjs'
 import { buildServer } from '../examples/server.mjs'
 import { bookshopTraffic, send } from '../examples/traffic.mjs'
-import { buildSchemas } from './schema.mjs'
+import { MERGE_RULES, buildSchemas } from './schema.mjs'
 
 const HEALTH_TOKEN = 'docs-health-token'
 
@@ -75,7 +75,7 @@ async function countedAs () {
 
 const DEF_TITLES = {
   metrics: 'Metrics record',
-  pathMetrics: 'Endpoint record',
+  pathPart: 'Endpoint record',
   latencyHistogram: 'Latency histogram',
   sizeHistogram: 'Size histogram',
   memory: 'Memory'
@@ -168,7 +168,9 @@ variable or file path.
 Each event is posted as soon as it is made: \`POST <host><path>\` with HTTP Basic authentication (the write key as
 user name, empty password) and the JSON body \`{ "batch": [<event>], "writeKey": "<write key>", "sentAt": "<ISO time>" }\`
 (\`writeKey\` and \`sentAt\` are added by the Segment SDK). Every event stays under ${MAX_EVENT_BYTES / 1024} KB, Segment's
-limit per event: a larger report is split into several \`telemetry\` events (see \`part\` and \`parts\`). Delivery is
+limit per event, whatever the traffic: a larger report is split into several \`telemetry\` events
+([Reports in several parts](#reports-in-several-parts)). One event per request body, so no batch comes near
+Segment's 500 KB limit per batch. Delivery is
 bounded: no retries inside the SDK (the next report is the retry), and at most a few reports waiting; counters are
 cumulative, so a lost report loses nothing.
 
@@ -187,6 +189,15 @@ ${table(fieldRows(identify.properties.traits, 'traits.'))}
 ${telemetry.description}
 
 ${table(fieldRows(payload, 'properties.', key => (partOneOnly.includes(key) ? ' Part 1 only.' : '')))}
+
+### Reports in several parts
+
+A report is cut between metrics records, never inside one: the report's totals, each top-level method, each
+endpoint's totals and each (endpoint, method) record travel whole, in exactly one part. Even a record with every
+status code is a few KB, so every part stays under ${MAX_EVENT_BYTES / 1024} KB. To put a report back together
+(\`mergeReport(parts)\` in the package does exactly this):
+
+${MERGE_RULES.map((rule, i) => `${i + 1}. ${rule}`).join('\n')}
 
 ${defs.join('\n\n')}
 

@@ -24,6 +24,16 @@ for file in package.json README.md LICENSE dist/index.js dist/index.d.ts dist/in
 done
 ok "the tarball holds dist (JavaScript and declarations), the schemas, README, LICENSE and nothing else ($(wc -l < "$work/contents") files)"
 
+# The collector workspace (collector/) is a package of its own: nothing of it ships in the plugin, and the
+# plugin's runtime dependencies stay the four it has always had (none of the collector's: fastify, ajv, DuckDB...).
+if grep -q '^collector' "$work/contents"; then fail "the tarball holds files of collector/"; fi
+tar -xzOf "$tarball" package/package.json > "$work/packed.json"
+deps="$(node -p "Object.keys(require('$work/packed.json').dependencies ?? {}).sort().join(' ')")"
+[ "$deps" = "@fastify/error @segment/analytics-node fastify-plugin undici" ] || fail "the plugin's dependencies changed: $deps"
+node -e "const p = require('$work/packed.json'); if (p.bin || p.optionalDependencies || p.bundleDependencies) process.exit(1)" \
+  || fail "the packed package.json declares a bin or extra dependencies"
+ok "nothing of collector/ is in the tarball and the plugin's dependencies are unchanged ($deps)"
+
 # --- a fresh project ---------------------------------------------------------------------------------------------
 # The versions this repository is tested with, so that the npm cache has them.
 version () { node -p "require('$repo/node_modules/$1/package.json').version"; }

@@ -63,10 +63,18 @@ const METRICS_DEFS = {
   }),
   metrics: object('A metrics record: what is known about a set of requests. Counters are cumulative since the instance ' +
     'started, so a lost report loses nothing.', METRICS_PROPERTIES),
-  pathMetrics: object('A metrics record of one endpoint, with the same record per method.', {
-    ...METRICS_PROPERTIES,
-    methods: methodsMap('HTTP method -> metrics record of this endpoint and method. Methods without traffic are left out.')
-  }),
+  pathPart: {
+    ...object('An endpoint in one part of a report: its totals (the six metrics fields, all or none) and some of its ' +
+      'methods. Both may be divided between parts: each endpoint\'s totals and each of its methods are in exactly one part ' +
+      '(a report that fits in one event has every endpoint whole).', {
+      ...METRICS_PROPERTIES,
+      methods: methodsMap('HTTP method -> metrics record of this endpoint and method, for the methods in this part. Methods ' +
+        'without traffic are left out.')
+    }, Object.keys(METRICS_PROPERTIES)),
+    // The totals travel together; an entry holds at least the totals or one method.
+    dependentRequired: Object.fromEntries(Object.keys(METRICS_PROPERTIES).map(key => [key, Object.keys(METRICS_PROPERTIES)])),
+    anyOf: [{ required: ['requests'] }, { properties: { methods: { type: 'object', minProperties: 1 } } }]
+  },
   memory: object('Process memory, from `process.memoryUsage()`, `v8.getHeapStatistics()` and a `PerformanceObserver` on `gc`.', {
     rss: bytes('Resident set size, bytes (`process.memoryUsage().rss`).'),
     heapTotal: bytes('V8 heap allocated, bytes (`heapTotal`).'),
@@ -141,8 +149,23 @@ function eventSchema (name, title, description, fields, extra = {}) {
   }
 }
 
-// Only part 1 of a report carries the totals, `methods` and `memory`; further parts carry only more `paths`.
-const PART_ONE_ONLY = ['requests', 'responses', 'aborted', 'latency', 'size', 'status', 'methods', 'memory']
+// Only part 1 of a report carries its totals and `memory`.
+const PART_ONE_ONLY = [...Object.keys(METRICS_PROPERTIES), 'memory']
+
+/**
+ * How a receiver puts a report back together (also `mergeReport` in the package). Written once, here: it is the
+ * schema's description of `parts` and a section of docs/telemetry.md.
+ */
+export const MERGE_RULES = [
+  'Group `telemetry` events by `reportId`; the report is complete when parts 1..`parts` have all arrived (each once).',
+  'Part 1, and only part 1, carries the report\'s totals (`requests`, `responses`, `aborted`, `latency`, `size`, ' +
+    '`status`) and `memory`; `instanceId`, `schemaVersion` and `uptime` are the same in every part.',
+  '`methods` of the report: the union of every part\'s `methods`. Each method is in exactly one part.',
+  '`paths` of the report: for each endpoint, its totals come from the one part whose entry has them, and its `methods` ' +
+    'are the union of its entries\' `methods` over every part. Each (endpoint, method) record is in exactly one part.',
+  'Nothing is ever split inside a metrics record, and nothing is dropped or repeated: the merged report equals the ' +
+    '`fastify.telemetry.snapshot()` it was cut from.'
+]
 
 const telemetryProperties = {
   ...object('The report. Counters are cumulative since the instance started.', {
@@ -150,23 +173,23 @@ const telemetryProperties = {
     schemaVersion: FORMAT_VERSION,
     uptime: count('Whole seconds since the server became ready.'),
     reportId: uuid('Random UUID shared by every part of one report.'),
-    part: { type: 'integer', minimum: 1, description: 'Which part of the report this event is, from 1. Part 1 carries the totals, `methods` and `memory`.' },
+    part: { type: 'integer', minimum: 1, description: 'Which part of the report this event is, from 1. Part 1 carries the totals and `memory`.' },
     parts: {
       type: 'integer',
       minimum: 1,
-      description: 'How many events the report was split into to keep each under Segment\'s 32 KB limit: `paths` is divided ' +
-        'between them, nothing is dropped. Usually 1.'
+      description: 'How many events the report was split into to keep each under Segment\'s 32 KB limit. A report is cut ' +
+        'between metrics records, never inside one, and recombines as follows. ' + MERGE_RULES.map((rule, i) => `(${i + 1}) ${rule}`).join(' ')
     },
     ...METRICS_PROPERTIES,
-    methods: methodsMap('HTTP method -> metrics record of the whole server. `GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `PATCH` and ' +
-      '`OPTIONS` by name, any other method as `OTHER`. Methods without traffic are left out.'),
+    methods: methodsMap('HTTP method -> metrics record of the whole server, for the methods in this part. `GET`, `HEAD`, ' +
+      '`POST`, `PUT`, `DELETE`, `PATCH` and `OPTIONS` by name, any other method as `OTHER`. Methods without traffic are left out.'),
     paths: {
       type: 'object',
-      description: 'Endpoint -> its metrics record. Endpoints are entries of the application\'s `endpoints` allow-list (`/` ' +
+      description: 'Endpoint -> its records in this part. Endpoints are entries of the application\'s `endpoints` allow-list (`/` ' +
         'always included), never a raw URL: a route counts under the longest entry that prefixes its template cut before the ' +
         'first parameter (`/books/:isbn` -> `/books`), anything else under `/`. Endpoints without traffic are left out.',
       propertyNames: { pattern: '^/' },
-      additionalProperties: { $ref: '#/$defs/pathMetrics' }
+      additionalProperties: { $ref: '#/$defs/pathPart' }
     },
     memory: { $ref: '#/$defs/memory', description: 'Memory and garbage collection of the process.' }
   }, PART_ONE_ONLY),

@@ -34,15 +34,16 @@ const BAD_VALUES: Record<string, unknown[]> = {
   writeKey: NOT_A_STRING,
   issuerUrl: [...NOT_A_STRING, 'auth.example.com', '/relative', 'not a url', 'ftp://auth.example.com'],
   endpoints: [
-    '/clients', null, {}, [1], [''], ['clients'], ['/clients/:id'], ['/files/*'], ['/a?b'], ['/a#b'], ['/a b'], ['/a//b']
+    '/clients', null, {}, [1], [''], ['clients'], ['/clients/:id'], ['/files/*'], ['/a?b'], ['/a#b'], ['/a b'], ['/a//b'],
+    ['/' + 'a'.repeat(200)]
   ],
   hashKey: NOT_A_STRING,
   enabled: NOT_A_BOOLEAN,
   host: [...NOT_A_STRING, 'collector.example.com', 'ftp://collector.example.com', 'https://collector.example.com/v1'],
   path: [...NOT_A_STRING, 'v1/batch', '/v1 batch', '/v1/batch?x=1', '/v1/batch#x'],
-  version: NOT_A_STRING,
-  hash: NOT_A_STRING,
-  buildTime: NOT_A_STRING,
+  version: [...NOT_A_STRING, 'v'.repeat(201), 'v'.repeat(40000)],
+  hash: [...NOT_A_STRING, 'a'.repeat(201)],
+  buildTime: [...NOT_A_STRING, '2'.repeat(201)],
   identifyAfter: NOT_MILLISECONDS,
   reportInterval: NOT_MILLISECONDS,
   keepAliveInterval: NOT_MILLISECONDS,
@@ -70,6 +71,7 @@ test('an option error is an FST_TELEMETRY_* TypeError whose message says what wa
     [0, 'received the number 0'],
     ['', 'received an empty string'],
     ['5000', 'received a string'],
+    ['5'.repeat(40000), 'received a string of 40000 characters'],
     [null, 'received null'],
     [[5000], 'received an array'],
     [true, 'received a value of type boolean']
@@ -240,6 +242,13 @@ test('endpoints are sorted, deduplicated, stripped of a trailing slash, and alwa
     ['/', '/clients', '/oauth2/token'])
   t.same(resolveOptions({ ...VALID, endpoints: [] }, NO_ENV).endpoints, ['/'])
   t.same(resolveOptions({ ...VALID, endpoints: ['/'] }, NO_ENV).endpoints, ['/'])
+})
+
+test('build facts and endpoints of up to 200 characters are accepted: every event they travel in stays under 32 KB', async t => {
+  const long = 'v'.repeat(200)
+  const resolved = resolveOptions({ ...VALID, version: long, hash: long, buildTime: long, endpoints: ['/' + 'a'.repeat(199)] }, NO_ENV)
+  t.strictSame(resolved.build, { version: long, hash: long, buildTime: long })
+  t.ok(resolved.endpoints?.includes('/' + 'a'.repeat(199)))
 })
 
 test("Fastify's own register options are accepted alongside the plugin's", async t => {

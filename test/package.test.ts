@@ -46,7 +46,8 @@ test('the public constants and error classes are exported by name', async t => {
   const plugin = require(entry)
   for (const name of [
     'EVENTS', 'SCHEMA_VERSION', 'MAX_EVENT_BYTES', 'MAX_PENDING_REPORTS', 'METHODS', 'LATENCY_BOUNDS_MS', 'SIZE_BOUNDS_BYTES',
-    'FST_TELEMETRY_INVALID_OPTION', 'FST_TELEMETRY_MISSING_OPTION', 'FST_TELEMETRY_UNKNOWN_OPTION'
+    'FST_TELEMETRY_INVALID_OPTION', 'FST_TELEMETRY_MISSING_OPTION', 'FST_TELEMETRY_UNKNOWN_OPTION', 'FST_TELEMETRY_ALREADY_REGISTERED',
+    'FST_TELEMETRY_INVALID_REPORT', 'splitReport', 'mergeReport'
   ]) {
     t.not(plugin[name], undefined, name)
   }

@@ -63,15 +63,25 @@ test('real identify, telemetry and keep-alive events, with every field the Segme
   t.hasStrict(events.telemetry.properties, { methods: { OTHER: { requests: 1 } } })
 })
 
-test('a part after the first conforms with only the report\'s identity and paths, and not with totals', async t => {
+test('a part after the first conforms with the report\'s identity, methods and paths, and not with totals or memory', async t => {
   const { telemetry } = await liveEvents(t)
-  const { instanceId, schemaVersion, uptime, reportId, paths } = telemetry.properties ?? {}
-  const second = { ...telemetry, properties: { instanceId, schemaVersion, uptime, reportId, part: 2, parts: 2, paths } }
+  const { instanceId, schemaVersion, uptime, reportId, methods, paths } = telemetry.properties ?? {}
+  const second = { ...telemetry, properties: { instanceId, schemaVersion, uptime, reportId, part: 2, parts: 2, methods, paths } }
   t.strictSame(schemaViolations(second), [])
   const withMemory = { ...second, properties: { ...second.properties, memory: telemetry.properties?.memory } }
   t.not(schemaViolations(withMemory).length, 0)
   const firstWithoutTotals = { ...second, properties: { ...second.properties, part: 1 } }
   t.not(schemaViolations(firstWithoutTotals).length, 0)
+})
+
+test('an endpoint entry may hold its methods without its totals, but not part of its totals nor nothing at all', async t => {
+  const { telemetry } = await liveEvents(t)
+  const { methods, requests, ...rest } = telemetry.properties?.paths['/'] ?? {}
+  const withEntry = (entry: unknown): CollectedEvent => ({ ...telemetry, properties: { ...telemetry.properties, paths: { '/': entry } } })
+  t.strictSame(schemaViolations(withEntry({ methods })), [], 'methods only')
+  t.strictSame(schemaViolations(withEntry({ requests, ...rest, methods: {} })), [], 'totals only')
+  t.not(schemaViolations(withEntry({ ...rest, methods })).length, 0, 'totals without requests')
+  t.not(schemaViolations(withEntry({ methods: {} })).length, 0, 'an empty entry')
 })
 
 /** `[what, change]`: each change adds something no event may carry, or breaks a documented field. */

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
-import { MAX_EVENT_BYTES, type TelemetryProperties, type TelemetrySnapshot } from '../lib/index'
-import type { PathRecord } from '../lib/counters'
+import { MAX_EVENT_BYTES, METHODS, SCHEMA_VERSION, mergeReport, type TelemetryProperties, type TelemetrySnapshot } from '../lib/index'
+import { createMethodCells, summarize, type MethodCells } from '../lib/counters'
+import { GcObserver, memoryRecord } from '../lib/memory'
 import { MAX_TIMER_MS } from '../lib/options'
-import { splitReport } from '../lib/report'
+import { ENVELOPE_BYTES, splitReport } from '../lib/report'
 import { buildApp } from './helpers/app'
 import { liveApp } from './helpers/live'
-import { quietApp, quietOptions, snapshotOf } from './helpers/snapshot'
+import { MAX_BATCH_BYTES, bytes, segmentMessage, worstCell } from './helpers/split'
+import { quietOptions, snapshotOf } from './helpers/snapshot'
 
 /** Far more endpoints than one 32 KB event can describe. */
 const ENDPOINT_COUNT = 240
@@ -18,49 +20,17 @@ const TRAFFIC = [
   ['GET', 200], ['GET', 404], ['POST', 201], ['POST', 400], ['DELETE', 204], ['DELETE', 500]
 ] as const
 
+const replyWithQueryStatus = async (request: { query: unknown }, reply: { code: (status: number) => { send: () => unknown } }): Promise<unknown> =>
+  await reply.code(Number((request.query as { status: string }).status)).send()
+
 function addManyRoutes (app: FastifyInstance): void {
-  for (const endpoint of MANY_ENDPOINTS) {
-    app.route({
-      method: ['GET', 'POST', 'DELETE'],
-      url: `${endpoint}/:id`,
-      handler: async (request, reply) => reply.code(Number((request.query as { status: string }).status)).send()
-    })
-  }
+  for (const endpoint of MANY_ENDPOINTS) app.route({ method: ['GET', 'POST', 'DELETE'], url: `${endpoint}/:id`, handler: replyWithQueryStatus })
 }
 
 async function sendTraffic (app: FastifyInstance): Promise<void> {
   for (const endpoint of MANY_ENDPOINTS) {
     for (const [method, status] of TRAFFIC) await app.inject({ method, url: `${endpoint}/x?status=${status}` })
   }
-}
-
-/** The event as the Segment SDK puts it on the wire around `properties` (sizes of real ids and stamps). */
-function segmentMessage (properties: TelemetryProperties): object {
-  return {
-    type: 'track',
-    event: 'telemetry',
-    anonymousId: 'f'.repeat(128),
-    properties,
-    context: { ip: '0.0.0.0', library: { name: '@segment/analytics-node', version: '3.1.0' } },
-    messageId: `node-next-${Date.now()}-${randomUUID()}`,
-    timestamp: new Date().toISOString(),
-    integrations: {},
-    _metadata: { nodeVersion: process.version, jsRuntime: 'node' }
-  }
-}
-
-const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value))
-
-/** Every part's `paths`, merged; throws if one endpoint appears in two parts. */
-function mergePaths (parts: Array<{ paths?: Record<string, PathRecord> }>): Record<string, PathRecord> {
-  const merged: Record<string, PathRecord> = {}
-  for (const part of parts) {
-    for (const [endpoint, record] of Object.entries(part.paths ?? {})) {
-      if (endpoint in merged) throw new Error(`${endpoint} is in two parts`)
-      merged[endpoint] = record
-    }
-  }
-  return merged
 }
 
 let big: Promise<TelemetrySnapshot> | undefined
@@ -79,6 +49,17 @@ async function bigSnapshot (): Promise<TelemetrySnapshot> {
   return await big
 }
 
+/** A snapshot built by the plugin's own summary code from cells: `{ endpoint: { METHOD: cell } }`. */
+function snapshotFrom (cells: Record<string, Partial<Record<typeof METHODS[number], ReturnType<typeof worstCell>>>>, uptime = 900): TelemetrySnapshot {
+  const endpoints = new Map<string, MethodCells>()
+  for (const [endpoint, methods] of Object.entries(cells)) {
+    const row = createMethodCells()
+    for (const [method, cell] of Object.entries(methods)) row[METHODS.indexOf(method as typeof METHODS[number])] = cell
+    endpoints.set(endpoint, row)
+  }
+  return { instanceId: randomUUID(), schemaVersion: SCHEMA_VERSION, uptime, ...summarize(endpoints), memory: memoryRecord(new GcObserver()) }
+}
+
 test('a report too large for one event is split into parts that each stay under 32 KB', async t => {
   const snapshot = await bigSnapshot()
   t.ok(bytes(snapshot) > 3 * MAX_EVENT_BYTES, 'the whole report is several times the limit')
@@ -94,55 +75,106 @@ test('the parts of a report share one reportId and are numbered 1..parts', async
   t.ok(parts.every(part => part.parts === parts.length))
 })
 
-test('part 1 carries the totals, methods and memory; the other parts only identify the report and hold paths', async t => {
+test('part 1 carries the report totals and memory; the other parts only identify the report and hold methods and paths', async t => {
   const snapshot = await bigSnapshot()
   const [first, ...rest] = splitReport(snapshot)
-  const { paths, ...totals } = snapshot
-  t.strictSame(first, { ...totals, paths: first.paths, reportId: first.reportId, part: 1, parts: rest.length + 1 })
+  const { paths, methods, ...totals } = snapshot
+  t.strictSame(first, { ...totals, methods: first.methods, paths: first.paths, reportId: first.reportId, part: 1, parts: rest.length + 1 })
   for (const part of rest) {
-    t.strictSame(Object.keys(part).sort(), ['instanceId', 'part', 'parts', 'paths', 'reportId', 'schemaVersion', 'uptime'])
+    t.strictSame(Object.keys(part).sort(), ['instanceId', 'methods', 'part', 'parts', 'paths', 'reportId', 'schemaVersion', 'uptime'])
     t.equal(part.instanceId, snapshot.instanceId)
     t.equal(part.uptime, snapshot.uptime)
   }
 })
 
-test('no path is dropped or duplicated: the parts\' paths add up to the whole report\'s', async t => {
+test('mergeReport puts the parts, in any order, back together into exactly the snapshot', async t => {
   const snapshot = await bigSnapshot()
-  t.equal(Object.keys(snapshot.paths).length, ENDPOINT_COUNT)
-  t.strictSame(mergePaths(splitReport(snapshot)), snapshot.paths)
+  t.strictSame(mergeReport(splitReport(snapshot).reverse()), snapshot)
 })
 
-test('a report that fits in one event stays whole', async t => {
-  const app = await quietApp(t, app => app.get('/clients', async () => 'ok'))
-  await app.inject('/clients')
-  const snapshot = snapshotOf(app)
+test('a report that fits in one event stays whole: the snapshot plus reportId, part and parts', async t => {
+  const snapshot = snapshotFrom({ '/clients': { GET: worstCell([200, 404]) } })
   const parts = splitReport(snapshot)
   t.equal(parts.length, 1)
   t.strictSame(parts[0], { ...snapshot, reportId: parts[0].reportId, part: 1, parts: 1 })
 })
 
-test('a single path larger than the budget still travels, whole, rather than being dropped', async t => {
-  const snapshot = await bigSnapshot()
-  const oneEndpoint = MANY_ENDPOINTS[0]
-  const parts = splitReport({ ...snapshot, paths: { [oneEndpoint]: snapshot.paths[oneEndpoint] } }, 2500)
-  t.equal(parts.length, 1)
-  t.strictSame(parts[0].paths, { [oneEndpoint]: snapshot.paths[oneEndpoint] })
+/** Every status code a report can hold: 100..599, and 0 for anything else. */
+const ALL_CODES = [0, ...Array.from({ length: 500 }, (_, i) => 100 + i)]
+
+test('one endpoint that answers every status code on every method is divided between parts, record by record', async t => {
+  const snapshot = snapshotFrom({ '/relay': Object.fromEntries(METHODS.map(method => [method, worstCell(ALL_CODES)])) })
+  const parts = splitReport(snapshot)
+  t.ok(parts.length > 2, `${parts.length} parts`)
+  for (const part of parts) t.ok(bytes(segmentMessage(part)) < MAX_EVENT_BYTES, `part ${part.part}: ${bytes(segmentMessage(part))} bytes`)
+  const holding = (key: 'requests' | 'methods'): number => parts.filter(part => part.paths['/relay'] !== undefined &&
+    (key === 'requests' ? part.paths['/relay'].requests !== undefined : Object.keys(part.paths['/relay'].methods).length > 0)).length
+  t.equal(holding('requests'), 1, 'the endpoint\'s totals are in exactly one part')
+  t.ok(holding('methods') > 1, 'its methods are spread over several')
+  t.ok(parts.filter(part => Object.keys(part.methods).length > 0).length > 1, 'so are the top-level methods')
+  t.strictSame(mergeReport(parts), snapshot)
 })
 
-test('end to end: every part of a large report reaches the collector, each event under 32 KB', async t => {
+test('the largest record possible (501 status codes, counters at 2^53, the longest endpoint) fits in any part, part 1 included', async t => {
+  // 200 characters that JSON escapes to 6 bytes each: the most an allow-listed endpoint can cost.
+  const endpoint = '/' + '\u0001'.repeat(199)
+  const snapshot = snapshotFrom({ [endpoint]: { OTHER: worstCell(ALL_CODES) } }, Number.MAX_SAFE_INTEGER)
+  const record = bytes({ [endpoint]: { methods: { OTHER: snapshot.paths[endpoint].methods.OTHER } } })
+  const [first, ...rest] = splitReport(snapshot)
+  const skeleton = bytes({ ...first, methods: {}, paths: {} })
+  t.ok(record < 14 * 1024, `one record: ${record} bytes`)
+  t.ok(skeleton + record + ENVELOPE_BYTES < MAX_EVENT_BYTES, `part 1 without records (${skeleton} bytes) has room for the largest one`)
+  for (const part of [first, ...rest]) t.ok(bytes(segmentMessage(part)) < MAX_EVENT_BYTES)
+})
+
+test('a record larger than a whole part (only with a tiny limit) still travels, alone in its part, rather than being dropped', async t => {
+  const snapshot = snapshotFrom({ '/a': { GET: worstCell(ALL_CODES), POST: worstCell([200]) } })
+  const parts = splitReport(snapshot, 4096)
+  t.ok(parts.some(part => Object.keys(part.paths['/a']?.methods ?? {}).length === 1 && bytes(part) > 4096), 'the GET record travels whole')
+  t.strictSame(mergeReport(parts), snapshot)
+})
+
+test('end to end: every part of a large report reaches the collector, each event under 32 KB, one event per batch', async t => {
   const { collector, app } = await liveApp(t, { endpoints: MANY_ENDPOINTS, reportInterval: MAX_TIMER_MS, keepAliveInterval: MAX_TIMER_MS }, addManyRoutes)
   await collector.waitForEvents('telemetry')
   await sendTraffic(app)
-  const expected = snapshotOf(app).paths
+  const expected = snapshotOf(app)
   await app.close()
 
   const final = collector.named('telemetry').filter(event => event.properties?.parts > 1)
   t.ok(final.length > 3, `the final report arrived in ${final.length} parts`)
-  t.equal(final.length, final[0].properties?.parts)
-  t.equal(new Set(final.map(event => event.properties?.reportId)).size, 1)
-  t.strictSame(mergePaths(final.map(event => event.properties ?? {})), expected)
+  const merged = mergeReport(final.map(event => event.properties as TelemetryProperties))
+  t.strictSame(merged.paths, expected.paths)
+  t.strictSame(merged.methods, expected.methods)
 
   for (const body of collector.rawBodies) {
-    for (const event of (JSON.parse(body) as { batch: unknown[] }).batch) t.ok(bytes(event) < MAX_EVENT_BYTES, `${bytes(event)} bytes`)
+    const { batch } = JSON.parse(body) as { batch: Array<{ properties?: unknown }> }
+    // flushAt: 1: the SDK posts each event alone, so a batch is one event (< 32 KB) plus writeKey and sentAt.
+    t.equal(batch.length, 1)
+    t.ok(Buffer.byteLength(body) < MAX_BATCH_BYTES)
+    t.ok(bytes(batch[0]) < MAX_EVENT_BYTES, `${bytes(batch[0])} bytes`)
+    if (batch[0].properties !== undefined) {
+      const envelope = bytes(batch[0]) - bytes(batch[0].properties)
+      t.ok(envelope < ENVELOPE_BYTES / 2, `what the SDK adds around properties (${envelope} bytes) is well within the ${ENVELOPE_BYTES} left for it`)
+    }
   }
+})
+
+test('mergeReport refuses parts that are not exactly the parts of one report, naming what is wrong', async t => {
+  const snapshot = snapshotFrom({ '/relay': Object.fromEntries(METHODS.map(method => [method, worstCell(ALL_CODES)])) })
+  const { methods: _, ...relayTotals } = snapshot.paths['/relay']
+  const parts = splitReport(snapshot)
+  const [first, second] = parts
+  const other = splitReport(snapshotFrom({ '/relay': { GET: worstCell([200]) } }))[0]
+  const cases: Array<[string, TelemetryProperties[], RegExp]> = [
+    ['none', [], /no parts/],
+    ['one missing', parts.slice(1), /expected parts/],
+    ['one twice', [...parts, second], /expected parts/],
+    ['another report\'s', [...parts.slice(1), { ...other, parts: parts.length }], /expected parts/],
+    ['part 1 without memory', [{ ...first, memory: undefined }, ...parts.slice(1)], /totals or memory/],
+    ['a method in two parts', [{ ...first, methods: { ...first.methods, ...second.methods, GET: first.methods.GET ?? second.methods.GET } }, ...parts.slice(1)], /in two parts/],
+    ['an endpoint\'s totals in two parts', parts.map(part => ({ ...part, paths: { '/relay': { ...relayTotals, methods: part.paths['/relay']?.methods ?? {} } } })), /totals of \/relay are in two parts/],
+    ['an endpoint without totals', parts.map(part => ({ ...part, paths: { '/relay': { methods: part.paths['/relay']?.methods ?? {} } } })), /totals of \/relay are in no part/]
+  ]
+  for (const [what, given, message] of cases) t.throws(() => mergeReport(given), { code: 'FST_TELEMETRY_INVALID_REPORT', message }, what)
 })

@@ -1,1 +1,10 @@
+import { plugin } from './plugin'
+
+export default plugin
+export { plugin as telemetryCollector, requestWithoutAddress, type TelemetryCollector } from './plugin'
+export type { CollectorOptions, WriteKey } from './options'
+export { defaultSourceId } from './options'
+export type { CollectorCounts } from './counts'
+export { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits'
+export * from './errors'
 export { listFiles, readEvents, readMembers, type Member, type StoredFile, type TornMember } from './reader'

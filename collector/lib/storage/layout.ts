@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, open } from 'node:fs/promises'
+import { dirname, join, relative, sep } from 'node:path'
+
+const DAY_MS = 86_400_000
+
+/** Segment's `<receivedDay>`: Unix milliseconds of the UTC midnight of the day `ms` falls in. */
+export function receivedDay (ms: number): number {
+  return ms - (ms % DAY_MS)
+}
+
+export function dayDir (dataDir: string, sourceId: string, day: number): string {
+  return join(dataDir, 'segment-logs', sourceId, String(day))
+}
+
+/**
+ * `<creation ms, 13 digits>.<random>.gz`: names sort in creation order, and a restarted collector never appends
+ * to a file a crash may have torn.
+ */
+export function fileName (now: number): string {
+  return `${String(now).padStart(13, '0')}.${randomBytes(4).toString('hex')}.gz`
+}
+
+/** Makes a directory entry durable: the file or directory created in `dir` survives a crash. */
+export async function syncDir (dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Creates `dir` and its missing parents, syncing the parent of each one created. */
+export async function ensureDir (dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true })
+  if (first === undefined) return
+  const created = relative(dirname(first), dir).split(sep)
+  let at = dirname(first)
+  for (const name of created) {
+    await syncDir(at)
+    at = join(at, name)
+  }
+}

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Ajv2020 from 'ajv/dist/2020'
+import addFormats from 'ajv-formats'
+import { test } from 'tap'
+import { openDatabase, rows } from '../../lib/analysis/db'
+import { exportParquet } from '../../lib/analysis/export'
+import { ingest } from '../../lib/analysis/ingest'
+import { simulate } from '../../lib/analysis/simulate'
+import { readEvents } from '../../lib/reader'
+
+type Schema = { properties: Record<string, { properties?: { schemaVersion?: object } }> }
+
+/** The plugin's schema; `widen` accepts schemaVersion 2 as well, until the plugin's version 2 schema lands. */
+function validator (kind: string, widen: boolean): (event: unknown) => boolean {
+  const schema = JSON.parse(readFileSync(join(__dirname, '../../../schema', `${kind}.json`), 'utf8')) as Schema
+  const body = schema.properties[kind === 'identify' ? 'traits' : 'properties'].properties as { schemaVersion: object }
+  if (widen) body.schemaVersion = { enum: [1, 2] }
+  const ajv = new Ajv2020({ allErrors: true, strict: false })
+  addFormats(ajv)
+  return ajv.compile(schema)
+}
+
+for (const schemaVersion of [1, 2] as const) {
+  test(`simulated schemaVersion ${schemaVersion} events validate against the plugin's JSON Schemas, in Segment's layout`, async t => {
+    const out = t.testdir()
+    const summary = await simulate({ installations: 2, days: 2, out, seed: 7, schemaVersion })
+    const validate = { identify: validator('identify', schemaVersion === 2), telemetry: validator('telemetry', schemaVersion === 2), 'keep-alive': validator('keep-alive', schemaVersion === 2) }
+    let events = 0
+    const invalid: string[] = []
+    const kinds = new Set<string>()
+    for await (const stored of readEvents(out)) {
+      events++
+      const { receivedAt, sentAt, ...event } = stored
+      const kind = (event.type === 'identify' ? 'identify' : event.event) as keyof typeof validate
+      kinds.add(kind)
+      if (!validate[kind](event) || typeof receivedAt !== 'string' || sentAt !== receivedAt) invalid.push(JSON.stringify(stored).slice(0, 200))
+    }
+    t.same(invalid, [], 'every stored event is valid and carries receivedAt and sentAt')
+    t.equal(events, summary.events)
+    t.same([...kinds].sort(), ['identify', 'keep-alive', 'telemetry'])
+    t.equal(summary.files, 2)
+    t.ok(readFileSync(join(out, 'segment-logs/simulated/1767225600000/simulated-7.gz')).length > 0, 'receivedDay is the Unix ms of the UTC midnight')
+  })
+}
+
+test('the model counts exactly the requests behind every instance\'s last delivered report of a simulated fleet', async t => {
+  const out = t.testdir()
+  const summary = await simulate({ installations: 4, days: 3, out, seed: 3 })
+  const db = join(out, 'fleet.duckdb')
+  const ingested = await ingest([out], db)
+  t.ok(ingested.duplicates > 0, 'the fleet has duplicate batches')
+  const conn = await openDatabase(db)
+  t.teardown(() => conn.close())
+  const [daily] = await rows(conn.connection, 'SELECT sum(requests) AS n, count(DISTINCT version) AS versions FROM daily_traffic')
+  const [split] = await rows(conn.connection, 'SELECT count(*) FILTER (WHERE parts > 1) AS n FROM reports')
+  const [perInstallation] = await rows(conn.connection, 'SELECT sum(requests) AS n FROM installation_traffic')
+  t.equal(Number(daily.n), summary.requests)
+  t.equal(Number(perInstallation.n), summary.requests)
+  t.ok(Number(split.n) > 0, 'some reports were split into parts')
+  t.ok(Number(daily.versions) >= 1)
+})
+
+test('the same seed writes the same fleet', async t => {
+  const [a, b] = [t.testdir({ a: {} }), t.testdir({ b: {} })]
+  const one = await simulate({ installations: 1, days: 1, out: a, seed: 5, start: '2026-05-01' })
+  const two = await simulate({ installations: 1, days: 1, out: b, seed: 5, start: '2026-05-01' })
+  t.same(one, two)
+})
+
+test('export writes every roll-up table as Parquet, without the write key', async t => {
+  const out = t.testdir()
+  await simulate({ installations: 1, days: 1, out, seed: 2 })
+  const db = join(out, 'fleet.duckdb')
+  await ingest([out], db)
+  const files = await exportParquet(db, join(out, 'parquet'))
+  t.same(files.map(f => f.split('/').pop()), ['daily_traffic.parquet', 'installation_traffic.parquet', 'memory_by_version.parquet', 'activity.parquet', 'installations.parquet'])
+  const conn = await openDatabase(db)
+  t.teardown(() => conn.close())
+  const [fromParquet] = await rows(conn.connection, `SELECT sum(requests) AS n FROM read_parquet('${files[0]}')`)
+  const [fromTable] = await rows(conn.connection, 'SELECT sum(requests) AS n FROM daily_traffic')
+  t.equal(fromParquet.n, fromTable.n)
+})
