@@ -2,15 +2,11 @@ import { parseArgs } from 'node:util'
 import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG } from './errors'
 import { exportParquet } from './export'
 import { ingest, type IngestProgress } from './ingest'
+import { buildReport } from './report'
 import { simulate } from './simulate'
 
 export interface Output { write(text: string): unknown }
 export interface Io { out: Output, err: Output }
-
-/** The report module (built alongside): typed here so this file compiles before it exists. */
-interface ReportModule {
-  buildReport(dbPath: string, outDir: string, options: { minInstallations?: number }): Promise<{ statsPath: string, htmlPath: string, summary: string[] }>
-}
 
 export const USAGE = `Usage:
   fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb>
@@ -87,14 +83,11 @@ async function runSimulate (values: Values, positionals: string[], io: Io): Prom
   io.out.write(`${summary.events} events (${(summary.bytes / 1e6).toFixed(1)} MB uncompressed) in ${summary.files} files; ${summary.requests} requests delivered\n`)
 }
 
-/* c8 ignore start */ // the report module and its tests live on the report branch
 async function runReport (values: Values, positionals: string[], io: Io): Promise<void> {
-  const { buildReport } = require('./report') as ReportModule
   const minInstallations = values['min-installations'] === undefined ? 5 : integer(values, 'min-installations', 1)
   const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations })
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
-/* c8 ignore stop */
 
 const COMMANDS: Record<string, (values: Values, positionals: string[], io: Io) => Promise<void>> = {
   ingest: runIngest, report: runReport, export: runExport, simulate: runSimulate

@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import createError from '@fastify/error'
+import { renderHtml } from './html'
+import { buildStats } from './stats'
+import type { Stats } from './stats-types'
+
+export interface ReportOptions {
+  /** The privacy floor k: no figure or label drawn from fewer than k installations (default 5). */
+  minInstallations?: number
+}
+export interface ReportResult { statsPath: string, htmlPath: string, summary: string[] }
+
+export const MinInstallationsError = createError('FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS', 'minInstallations (--min-installations) must be an integer ≥ 1, got %s', 500, TypeError)
+export const NoDatabaseError = createError('FST_TELEMETRY_COLLECTOR_NO_DATABASE', 'no fleet database at %s (--db): run ingest first', 500)
+
+/** stats.json and index.html for the fleet in dbPath, written into outDir; the database is opened read-only. */
+export async function buildReport (dbPath: string, outDir: string, options: ReportOptions = {}): Promise<ReportResult> {
+  const k = options.minInstallations ?? 5
+  if (!Number.isInteger(k) || k < 1) throw new MinInstallationsError(JSON.stringify(k))
+  if (!existsSync(dbPath)) throw new NoDatabaseError(dbPath)
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' })
+  let stats: Stats
+  try {
+    const connection = await instance.connect()
+    try {
+      stats = await buildStats(connection, k)
+    } finally {
+      connection.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+  }
+  mkdirSync(outDir, { recursive: true })
+  const statsPath = resolve(join(outDir, 'stats.json'))
+  const htmlPath = resolve(join(outDir, 'index.html'))
+  writeFileSync(statsPath, JSON.stringify(stats, null, 2) + '\n')
+  writeFileSync(htmlPath, renderHtml(stats))
+  return { statsPath, htmlPath, summary: summarize(stats) }
+}
+
+function summarize (stats: Stats): string[] {
+  const n = (v: number | null): string => v === null ? `fewer than ${stats.minInstallations}` : String(v)
+  const c = stats.comparison
+  const regressions = c.rows.filter(r => Object.values(r.regression).some(Boolean)).length
+  return [
+    `installations: ${n(stats.fleet.installations)}, instances: ${n(stats.fleet.instances)}, days: ${stats.activity.length} (privacy floor ${stats.minInstallations})`,
+    `requests: ${n(stats.fleet.requests)} over ${stats.endpoints.usage.rows.length} endpoints shown`,
+    c.latest === null || c.previous === null
+      ? 'release comparison: needs two versions above the privacy floor'
+      : `release ${c.latest} against ${c.previous}: ${regressions} of ${c.rows.length} endpoint rows marked as regressions`
+  ]
+}
