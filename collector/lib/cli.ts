@@ -51,11 +51,13 @@ async function serve (argv: string[], io: Io): Promise<number> {
   return 0
 }
 
+const ANALYSIS_COMMANDS = new Set(['ingest', 'report', 'export', 'simulate'])
+
 /** The bin: one subcommand per word; an unknown one is an error naming it (exit code 2). */
 export async function main (argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'serve') return await serve(rest, io)
-  if (command === 'ingest' || command === 'report' || command === 'export' || command === 'simulate') return await runAnalysisCommand(command, rest, io)
+  if (ANALYSIS_COMMANDS.has(command)) return await runAnalysisCommand(command, rest, io)
   if (command === 'help' || command === '--help' || command === '-h') {
     io.out.write(USAGE)
     return 0

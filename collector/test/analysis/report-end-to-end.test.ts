@@ -26,6 +26,10 @@ test('end to end: every total in stats.json equals what the fleet sent; k above 
   t.equal(stats.endpoints.requestsPerDay.reduce((a, r) => a + (r.requests as number), 0), sent.requests)
   t.match(readFileSync(join(dir, 'low', 'index.html'), 'utf8'), 'Privacy floor lowered to 1 installation')
 
+  // Without the flag the floor is 5 installations: this fleet of 8 is shown whole.
+  t.equal(await runAnalysisCommand('report', ['--db', db, '--out', join(dir, 'default')], io), 0, io.err.text)
+  t.equal((JSON.parse(readFileSync(join(dir, 'default', 'stats.json'), 'utf8')) as Stats).fleet.requests, sent.requests)
+
   t.equal(await runAnalysisCommand('report', ['--db', db, '--out', join(dir, 'high'), '--min-installations', '9'], io), 0, io.err.text)
   const hidden = JSON.parse(readFileSync(join(dir, 'high', 'stats.json'), 'utf8')) as Stats
   t.same(hidden.fleet, { installations: null, instances: null, requests: null })
