@@ -16,9 +16,9 @@ fail () { echo "not ok - $1" >&2; exit 1; }
 # --- the tarball -------------------------------------------------------------------------------------------------
 tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 tar -tzf "$tarball" | sed 's#^package/##' | sort > "$work/contents"
-unexpected="$(grep -vE '^(package\.json|README\.md|LICENSE|dist/[a-z-]+\.(js|d\.ts)|dist/index\.d\.mts|schema/[a-z-]+\.json)$' "$work/contents" || true)"
+unexpected="$(grep -vE '^(package\.json|README\.md|LICENSE|dist/[a-z-]+\.(js|d\.ts)|dist/index\.d\.mts|dist/index\.mjs|schema/[a-z-]+\.json)$' "$work/contents" || true)"
 [ -z "$unexpected" ] || fail "the tarball holds files users do not need: $unexpected"
-for file in package.json README.md LICENSE dist/index.js dist/index.d.ts dist/index.d.mts \
+for file in package.json README.md LICENSE dist/index.js dist/index.mjs dist/index.d.ts dist/index.d.mts \
   schema/identify.json schema/telemetry.json schema/keep-alive.json; do
   grep -qx "$file" "$work/contents" || fail "the tarball lacks $file"
 done

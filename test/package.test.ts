@@ -11,6 +11,7 @@ useEnv(t)
 // A path held in a variable: the type check runs before the build, so it must not resolve `dist/` itself.
 const root = join(__dirname, '..')
 const entry = join(root, 'dist', 'index.js')
+const esmEntry = join(root, 'dist', 'index.mjs')
 // `npm test` builds first; a lone `tap` run of this file builds what it needs.
 if (!existsSync(entry)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' })
 
@@ -36,10 +37,18 @@ test('the plugin from require() registers in Fastify', async t => {
 })
 
 test('an ESM import yields the plugin as default export and as named export fastifyTelemetry', async t => {
-  const module = await import(pathToFileURL(entry).href)
+  const module = await import(pathToFileURL(esmEntry).href)
   t.type(module.default, 'function')
   t.equal(module.fastifyTelemetry, module.default)
   t.match(await registerIn(module.default), { enabled: true })
+})
+
+test('the ESM entry is the CommonJS module itself, with every one of its exports by name', async t => {
+  const module = await import(pathToFileURL(esmEntry).href)
+  const plugin = require(entry)
+  t.equal(module.default, plugin)
+  t.same(Object.keys(module).filter(name => name !== 'default').sort(), Object.keys(plugin).filter(name => name !== 'default').sort())
+  for (const name of Object.keys(plugin)) t.equal(module[name], plugin[name], name)
 })
 
 test('the public constants and error classes are exported by name', async t => {
