@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { setImmediate as tick } from 'node:timers/promises'
 import Fastify from 'fastify'
-import fastifyTelemetry from '../dist/index.js'
+import fastifyTelemetry from 'fastify-anonymous-telemetry'
 import { heapUsed } from './heap.mjs'
 import { telemetryOptions } from './variants.mjs'
 

@@ -6,7 +6,8 @@
 const ENDPOINTS = ['/hello', '/users']
 export const BENCH_WRITE_KEY = 'bench-write-key'
 
-const importTelemetry = async () => (await import('../dist/index.js')).default
+// By name, as a user imports it: Node resolves the package's own `exports` (its ESM entry, dist/index.mjs).
+const importTelemetry = async () => (await import('fastify-anonymous-telemetry')).default
 
 /**
  * `load()` imports what the variant needs and resolves with it; `register(app, loaded, collectorUrl, telemetry)` adds
