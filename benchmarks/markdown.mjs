@@ -35,6 +35,8 @@ export function overheadTable (output) {
   }
   const paired = goals['telemetry-on']?.ratioToEmptyHooks
   if (paired !== undefined) lines.push('', `telemetry-on / empty-hooks, paired by round: ${interval(paired, 3)}.`)
+  const pairedAbort = goals['telemetry-on']?.ratioToEmptyHooksAbort
+  if (pairedAbort !== undefined) lines.push('', `telemetry-on / empty-hooks-abort, paired by round: ${interval(pairedAbort, 3)}.`)
   return lines.join('\n')
 }
 
@@ -52,6 +54,26 @@ export function profileTable (profile, top = 10) {
     lines.push(`| \`${entry.function}\` | ${entry.file}:${entry.line} | ${fixed(entry.selfMs, 1)} | ${fixed(entry.microsPerRequest, 3)} |`)
   }
   if (profile.functions.length > top) lines.push(`| ${profile.functions.length - top} more | | ${fixed(profile.functions.slice(top).reduce((sum, entry) => sum + entry.selfMs, 0), 1)} | |`)
+  return lines.join('\n')
+}
+
+/** Self time per request by area, one column per profiled variant, and the difference of the last two. */
+export function areaTable (profiles) {
+  const areas = [...new Set(profiles.flatMap(profile => Object.keys(profile.areaMicrosPerRequest ?? {})))].sort()
+  if (areas.length === 0) return ''
+  const pair = profiles.length >= 2 ? profiles.slice(-2) : null
+  const lines = [
+    'Self time per request by area (µs), from the profiles above' + (pair === null ? '.' : `; last column: ${pair[1].variant} − ${pair[0].variant}.`),
+    '',
+    `| area | ${profiles.map(profile => profile.variant).join(' | ')}${pair === null ? '' : ' | difference'} |`,
+    `|---|${profiles.map(() => '---:|').join('')}${pair === null ? '' : '---:|'}`
+  ]
+  const row = (label, value) => {
+    const values = profiles.map(value)
+    lines.push(`| ${label} | ${values.map(v => fixed(v, 3)).join(' | ')}${pair === null ? '' : ` | ${fixed(values.at(-1) - values.at(-2), 3)}`} |`)
+  }
+  for (const area of areas) row(area, profile => profile.areaMicrosPerRequest?.[area] ?? 0)
+  row('**all**', profile => Object.values(profile.areaMicrosPerRequest ?? {}).reduce((a, b) => a + b, 0))
   return lines.join('\n')
 }
 
@@ -105,6 +127,6 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sections = []
   if (overhead !== null && imports !== null) sections.push('### Summary (README Performance section)', summaryTable(overhead, imports))
   if (imports !== null) sections.push('### Import cost', importTable(imports))
-  if (overhead !== null) sections.push('### CPU overhead', overheadTable(overhead), ...overhead.profiles.map(entry => profileTable(entry)))
+  if (overhead !== null) sections.push('### CPU overhead', overheadTable(overhead), ...overhead.profiles.map(entry => profileTable(entry)), areaTable(overhead.profiles))
   console.log(sections.join('\n\n'))
 }

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { ask, pinSelf, startChild, stopChild } from './child.mjs'
 import { machine } from './machine.mjs'
-import { overheadTable, profileTable } from './markdown.mjs'
+import { areaTable, overheadTable, profileTable } from './markdown.mjs'
 import { selfTime } from './profile.mjs'
 import { RESAMPLES, SEED, medianWithInterval } from './statistics.mjs'
 import { VARIANTS } from './variants.mjs'
@@ -28,7 +28,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
     // Variants to run once more under --cpu-prof after the rounds; `none` for no profile.
-    profile: { type: 'string', default: 'telemetry-on' }
+    profile: { type: 'string', default: 'telemetry-on' },
+    // Where the results go, relative to benchmarks/ (default results/overhead.json, or results/profile.json for profiles alone).
+    out: { type: 'string' }
   }
 })
 const DEFAULTS = args.smoke ? { rounds: 3, requests: 20_000, warmup: 5_000 } : { rounds: 21, requests: 100_000, warmup: 30_000 }
@@ -113,7 +115,8 @@ async function profile (variant, collector, collectorUrl) {
     garbageCollectorMs: self.garbageCollectorMs,
     pluginSelfMs: self.insideMs,
     pluginMicrosPerRequest: self.insideMs * 1000 / requests,
-    functions: self.functions.map(entry => ({ ...entry, microsPerRequest: entry.selfMs * 1000 / requests }))
+    functions: self.functions.map(entry => ({ ...entry, microsPerRequest: entry.selfMs * 1000 / requests })),
+    areaMicrosPerRequest: Object.fromEntries(Object.entries(self.areas).map(([area, ms]) => [area, ms * 1000 / requests]))
   }
 }
 
@@ -143,7 +146,9 @@ function summarize (runs) {
         goal: `median ratio to bare ≤ ${HOOK_MARGIN} × empty-hooks' median (${bound.toFixed(3)})`,
         met: summary['telemetry-on'].ratioToBare.median <= bound,
         // The same comparison paired by round, for a reading of its noise.
-        ratioToEmptyHooks: medianWithInterval(ratios('telemetry-on', 'empty-hooks'))
+        ratioToEmptyHooks: medianWithInterval(ratios('telemetry-on', 'empty-hooks')),
+        // Against the floor that also pays Fastify's per-request 'close' listener for onRequestAbort.
+        ...('empty-hooks-abort' in runs ? { ratioToEmptyHooksAbort: medianWithInterval(ratios('telemetry-on', 'empty-hooks-abort')) } : {})
       }
     }
   }
@@ -198,6 +203,7 @@ const output = {
 }
 mkdirSync(RESULTS, { recursive: true })
 // A run of profiles alone leaves the last full results in place.
-writeFileSync(here(ROUNDS > 0 ? 'results/overhead.json' : 'results/profile.json'), JSON.stringify(output, null, 2) + '\n')
+writeFileSync(here(args.out ?? (ROUNDS > 0 ? 'results/overhead.json' : 'results/profile.json')), JSON.stringify(output, null, 2) + '\n')
 if (ROUNDS > 0) console.log(overheadTable(output))
 for (const entry of profiles) console.log('\n' + profileTable(entry))
+if (profiles.length > 0) console.log('\n' + areaTable(profiles))

@@ -27,6 +27,16 @@ export const VARIANTS = {
       app.addHook('onResponse', (request, reply, done) => done())
     }
   },
+  'empty-hooks-abort': {
+    description: 'empty-hooks + an empty onRequestAbort hook, for which Fastify adds a \'close\' listener to every ' +
+      'request: the floor of a hook design that also counts aborted requests, as this plugin does',
+    load: async () => null,
+    register: async app => {
+      app.addHook('onRequest', (request, reply, done) => done())
+      app.addHook('onResponse', (request, reply, done) => done())
+      app.addHook('onRequestAbort', (request, done) => done())
+    }
+  },
   'telemetry-imported': {
     description: 'fastify-anonymous-telemetry imported, never registered',
     load: importTelemetry,
