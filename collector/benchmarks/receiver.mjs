@@ -17,6 +17,8 @@ const here = new URL('.', import.meta.url).pathname
 const { telemetryCollector, readEvents } = require('../dist/index.js')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+// Which bodies to run, in order (BENCH_BODIES=keep-alive with a long BENCH_SECONDS is the memory-flatness run).
+const BODIES = (process.env.BENCH_BODIES ?? 'report,keep-alive').split(',')
 const KEY = 'bench-key'
 const AUTH = `Basic ${Buffer.from(`${KEY}:`).toString('base64')}`
 
@@ -65,7 +67,13 @@ async function run (name, event, dataDir) {
   const body = () => `${head}"node-next-${Date.now()}-00000000-0000-4000-8000-${(n++).toString(16).padStart(12, '0')}"${tail}`
   const health = async () => (await fetch(`${url}/health`)).json()
   const samples = []
-  const sampler = setInterval(() => samples.push(rssOf(child.pid)), 1000)
+  // RSS and the count of stored batches every second: the series shows whether memory levels off.
+  const series = []
+  let sent = 0
+  const sampler = setInterval(() => {
+    samples.push(rssOf(child.pid))
+    if (samples.length % 10 === 0) series.push({ second: samples.length, batches: sent, rssMiB: +(samples.at(-1) / 2 ** 20).toFixed(1) })
+  }, 1000)
   const before = await health()
   const result = await autocannon({
     url: `${url}/v1/batch`,
@@ -74,7 +82,7 @@ async function run (name, event, dataDir) {
     method: 'POST',
     headers: { authorization: AUTH, 'content-type': 'application/json' },
     requests: [{ setupRequest: request => ({ ...request, body: body() }) }]
-  })
+  }).on('response', () => { sent++ })
   clearInterval(sampler)
   const after = await health()
   child.kill('SIGTERM')
@@ -92,16 +100,20 @@ async function run (name, event, dataDir) {
     stored: after.accepted - before.accepted,
     fsyncsPerSecond: Math.round((after.storage.fsyncs - before.storage.fsyncs) / SECONDS),
     batchesPerFsync: +((after.batches - before.batches) / Math.max(1, after.storage.fsyncs - before.storage.fsyncs)).toFixed(1),
-    rssMiB: { afterWarmup: mib(warm), end: mib(samples.at(-1)), max: mib(Math.max(...samples)) }
+    rssMiB: { afterWarmup: mib(warm), end: mib(samples.at(-1)), max: mib(Math.max(...samples)) },
+    series
   }
 }
 
 const { report, keepAlive } = await realEvents()
 const results = []
-for (const [name, event] of [['report', report], ['keep-alive', keepAlive]]) {
+for (const [name, event] of [['report', report], ['keep-alive', keepAlive]].filter(([name]) => BODIES.includes(name))) {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-collector-'))
   results.push(await run(name, event, dataDir))
   rmSync(dataDir, { recursive: true })
 }
 console.log(`collector benchmark: ${SECONDS} s per body, ${CONNECTIONS} connections, durable (fsync before every 200), node ${process.version}`)
-console.table(results.map(r => ({ ...r, rssMiB: `${r.rssMiB.afterWarmup} → ${r.rssMiB.end} (max ${r.rssMiB.max})` })))
+console.table(results.map(({ series, ...r }) => ({ ...r, rssMiB: `${r.rssMiB.afterWarmup} → ${r.rssMiB.end} (max ${r.rssMiB.max})` })))
+for (const { body, series } of results) {
+  console.log(`${body}: RSS every 10 s: ${series.map(point => `${point.batches} batches ${point.rssMiB} MiB`).join(', ')}`)
+}
