@@ -24,8 +24,8 @@ function summary (stats) {
   return [
     `installations ${stats.fleet.installations}, instances ${stats.fleet.instances}, requests ${stats.fleet.requests}, ` +
       (stats.period.from === stats.period.to ? `on ${stats.period.from}` : `from ${stats.period.from} to ${stats.period.to}`),
-    `requests by endpoint: ${endpoints}`,
-    `app ${stats.comparison.latest}, p95 latency: ${p95}`
+    `requests by endpoint: ${endpoints || 'none yet'}`,
+    `app ${stats.comparison.latest}, p95 latency: ${p95 || 'no responses yet'}`
   ]
 }
 
