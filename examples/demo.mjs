@@ -1,11 +1,13 @@
 // `npm run demo`: the example bookshop, a local Segment-compatible collector, some traffic, and every event
 // printed as it arrives. Stops by itself after one full cycle (identify, two reports, a keep-alive) and the final
-// report sent on close. Only 127.0.0.1 is ever contacted.
+// report sent on close, then runs the fleet analysis on the stored events (ingest, report) and prints where the
+// stats page is, with a three-line summary. Only 127.0.0.1 is ever contacted.
 //
 //   npm run demo                  run one cycle (about 10 s) and exit
 //   npm run demo -- --serve       keep running; curl the printed URL, Ctrl-C sends the final report
 //   npm run demo -- --raw         print the raw JSON of every event, not only of the first one
 import { randomBytes } from 'node:crypto'
+import { analyze } from './analyze.mjs'
 import { BATCH_PATH, eventName, startStoringCollector } from './stored-collector.mjs'
 import { reportTable } from './report-table.mjs'
 import { HEALTH_TOKEN_HEADER, KNOWN_ISBNS, buildServer } from './server.mjs'
@@ -118,8 +120,14 @@ async function finish () {
     process.exitCode = 1
     return
   }
-  console.log(`Done in ${seconds().trim()} s: ${seen.identify} identify, ${seen.telemetry} telemetry, ` +
-    `${seen['keep-alive']} keep-alive, stored in ${collector.dataDir}/segment-logs/. Run \`npm run demo -- --serve\` to keep the server up and curl it yourself.`)
+  console.log(`[${seconds()} s] ${seen.identify} identify, ${seen.telemetry} telemetry, ${seen['keep-alive']} keep-alive ` +
+    `stored in ${collector.dataDir}/segment-logs/\n\nFleet analysis of the stored events, with this package's command line:`)
+  const { htmlPath, summary } = await analyze(collector.dataDir)
+  console.log(`
+Stats page          ${htmlPath}   (with stats.json beside it: a static folder to publish)
+${summary.map(line => `  ${line}`).join('\n')}
+
+Done in ${seconds().trim()} s. Run \`npm run demo -- --serve\` to keep the server up and curl it yourself.`)
 }
 
 if (serve) {
