@@ -1,54 +1,79 @@
-// Fleet analysis benchmark (not a test): simulate a fleet, ingest it, ingest one more day incrementally, report.
-// FLEET_INSTALLATIONS (default 100) and FLEET_DAYS (default 30) size the fleet. Needs `npm run build` first.
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+// Fleet analysis benchmark (not a test): simulate a fleet, ingest all days but the last, ingest the last day alone
+// (the daily incremental run), build the report. FLEET_INSTALLATIONS (default 100) and FLEET_DAYS (default 30) size
+// the fleet; FLEET_CACHE names a directory where the simulated fleet is kept between runs (simulating is not what
+// is measured). Prints every figure and writes them to benchmarks/results/fleet.txt. Needs `npm run build` first.
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
 const { simulate } = require('../dist/analysis/simulate.js')
 const { ingest } = require('../dist/analysis/ingest.js')
+const { buildReport } = require('../dist/analysis/report.js')
 
 const installations = Number(process.env.FLEET_INSTALLATIONS ?? 100)
 const days = Number(process.env.FLEET_DAYS ?? 30)
 const work = mkdtempSync(join(tmpdir(), 'bench-fleet-'))
-const data = join(work, 'data')
+const cache = process.env.FLEET_CACHE === undefined ? join(work, 'cache') : join(process.env.FLEET_CACHE, `${installations}x${days}-seed1`)
 const db = join(work, 'fleet.duckdb')
 const seconds = start => Number(process.hrtime.bigint() - start) / 1e9
+const lines = []
+const print = line => {
+  console.log(line)
+  lines.push(line)
+}
+const load = () => loadavg().map(n => n.toFixed(2)).join(' ')
+
+/** Hard-links the stored files of the given day folders of the cache into `data` (the cache stays as it is). */
+function link (data, dayNames) {
+  for (const day of dayNames) {
+    const from = join(cache, 'segment-logs', 'simulated', day)
+    const to = join(data, 'segment-logs', 'simulated', day)
+    mkdirSync(to, { recursive: true })
+    for (const name of readdirSync(from)) linkSync(join(from, name), join(to, name))
+  }
+}
 
 try {
+  print(`fleet benchmark, ${new Date().toISOString()}, ${installations} installations x ${days} days; load average at start ${load()}`)
   let t = process.hrtime.bigint()
-  const fleet = await simulate({ installations, days, out: data, seed: 1 })
-  console.log(`simulate: ${installations} installations x ${days} days: ${fleet.events} events, ${(fleet.bytes / 1e6).toFixed(0)} MB uncompressed, ${seconds(t).toFixed(1)} s`)
+  const marker = join(cache, 'summary.json')
+  let fleet
+  if (existsSync(marker)) {
+    fleet = JSON.parse(readFileSync(marker, 'utf8'))
+    print(`simulate: reused ${cache}: ${fleet.events} events, ${(fleet.bytes / 1e6).toFixed(0)} MB uncompressed`)
+  } else {
+    rmSync(cache, { recursive: true, force: true })
+    fleet = await simulate({ installations, days, out: cache, seed: 1 })
+    writeFileSync(marker, JSON.stringify(fleet))
+    print(`simulate: ${fleet.events} events, ${(fleet.bytes / 1e6).toFixed(0)} MB uncompressed, ${seconds(t).toFixed(1)} s`)
+  }
 
-  // Hold the last day back, ingest the rest, then the last day alone: the daily incremental run.
-  const source = join(data, 'segment-logs', 'simulated')
-  const last = readdirSync(source).sort((a, b) => Number(a) - Number(b)).at(-1)
-  renameSync(join(source, last), join(work, last))
+  const dayNames = readdirSync(join(cache, 'segment-logs', 'simulated')).sort((a, b) => Number(a) - Number(b))
+  const data = join(work, 'data')
+  link(data, dayNames.slice(0, -1))
   t = process.hrtime.bigint()
   const bulk = await ingest([data], db)
   const bulkSeconds = seconds(t)
   const mbs = bulk.bytes / 1e6 / bulkSeconds
-  console.log(`ingest ${days - 1} days: ${bulk.events} events in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed`)
+  print(`ingest ${days - 1} days: ${bulk.events} events, ${(bulk.bytes / 1e6).toFixed(0)} MB in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed (load average ${load()})`)
 
-  renameSync(join(work, last), join(source, last))
+  link(data, dayNames.slice(-1))
   t = process.hrtime.bigint()
   const day = await ingest([data], db)
-  console.log(`ingest one more day (incremental): ${day.events} events, ${(day.bytes / 1e6).toFixed(0)} MB in ${seconds(t).toFixed(1)} s`)
+  const daySeconds = seconds(t)
+  print(`ingest one more day (incremental): ${day.events} events, ${(day.bytes / 1e6).toFixed(0)} MB in ${daySeconds.toFixed(1)} s (load average ${load()})`)
 
-  const reportModule = join(import.meta.dirname, '../dist/analysis/report.js')
-  if (existsSync(reportModule)) {
-    const { buildReport } = require(reportModule)
-    t = process.hrtime.bigint()
-    await buildReport(db, join(work, 'site'), { minInstallations: 5 })
-    console.log(`report over ${days} days: ${seconds(t).toFixed(1)} s`)
-  } else {
-    console.log('report: skipped (dist/analysis/report.js is not built on this branch)')
-  }
-  console.log(`database: ${(statSync(db).size / 1e6).toFixed(0)} MB; peak RSS of this process: ${(process.resourceUsage().maxRSS / 1e3).toFixed(0)} MB`)
+  t = process.hrtime.bigint()
+  await buildReport(db, join(work, 'site'), { minInstallations: 5 })
+  print(`report over ${days} days: ${seconds(t).toFixed(1)} s (load average ${load()})`)
+  print(`database: ${(statSync(db).size / 1e6).toFixed(0)} MB; peak RSS of this process: ${(process.resourceUsage().maxRSS / 1e3).toFixed(0)} MB`)
   const perInstallationDay = fleet.bytes / installations / days
-  const perHour = mbs * 1e6 * 3600
-  console.log(`one installation-day is ${(perInstallationDay / 1e6).toFixed(1)} MB uncompressed; at ${mbs.toFixed(1)} MB/s one hour ingests ${Math.floor(perHour / perInstallationDay)} installation-days`)
+  print(`one installation-day is ${(perInstallationDay / 1e6).toFixed(2)} MB uncompressed; at ${mbs.toFixed(1)} MB/s one hour ingests ${Math.floor(mbs * 1e6 * 3600 / perInstallationDay)} installation-days`)
+  print(`a daily incremental run of ${installations} installations took ${daySeconds.toFixed(1)} s: scaled linearly, one hour does the day of ${Math.floor(installations * 3600 / daySeconds)} installations`)
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true })
+  writeFileSync(join(import.meta.dirname, 'results', 'fleet.txt'), lines.join('\n') + '\n')
 } finally {
   rmSync(work, { recursive: true, force: true })
 }

@@ -1,9 +1,8 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { stat } from 'node:fs/promises'
 import { listFiles, readMembers, type StoredFile, type TornMember } from '../reader'
 import { openDatabase, rows, type Database } from './db'
-import { loadStaged, REBUILD, upsertFile } from './model'
+import { Stage } from './flatten'
+import { LOAD, UPDATE, upsertFile } from './model'
 
 export interface IngestProgress {
   /** Stored files found under the given directories, and how many of them were read so far. */
@@ -36,19 +35,13 @@ export interface IngestSummary extends IngestProgress {
 
 interface Pending { stored: StoredFile, offset: number, size: number }
 
-/** Lines decoded but not yet in the database, written to a temporary NDJSON file that DuckDB reads with explicit columns. */
-class Chunk {
-  lines: string[] = []
-  bytes = 0
-  readonly files = new Map<string, Pending>()
-}
-
-function isEvent (line: string): boolean {
+/** The event a line holds, or undefined when it is no JSON object with a string messageId. */
+function parseEvent (line: string): Record<string, unknown> | undefined {
   try {
     const event: unknown = JSON.parse(line)
-    return typeof event === 'object' && event !== null && typeof (event as { messageId?: unknown }).messageId === 'string'
+    return typeof event === 'object' && event !== null && typeof (event as { messageId?: unknown }).messageId === 'string' ? event as Record<string, unknown> : undefined
   } catch {
-    return false
+    return undefined
   }
 }
 
@@ -58,7 +51,7 @@ async function count (db: Database, sql: string): Promise<number> {
 
 /**
  * Loads every stored event under `dirs` (Segment's S3 layout, from this package's receiver or a Segment S3 sync) into
- * the fleet database at `dbPath`, then rebuilds the derived tables. Each file is read from the end of its last
+ * the fleet database at `dbPath`, then brings the derived tables up to date. Each file is read from the end of its last
  * complete member seen by an earlier run, so a re-run reads only what is new; an event whose messageId is stored
  * already is skipped, whatever file or source it comes from; a torn member is skipped and reported, never fatal.
  */
@@ -66,12 +59,13 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   const started = process.hrtime.bigint()
   const chunkBytes = options.chunkBytes ?? 64 * 1024 * 1024
   const db = await openDatabase(dbPath)
-  const staging = await mkdtemp(join(tmpdir(), 'fleet-ingest-'))
-  const stagedFile = join(staging, 'events.ndjson')
+  const stage = await Stage.create(db.connection)
   const skipped: TornMember[] = []
   const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
   const progress: IngestProgress = { files: files.length, filesRead: 0, lines: 0, bytes: 0, events: 0, rate: 0 }
-  let chunk = new Chunk()
+  /** Files read into the stage since the last load, with the offset reached. */
+  let touched = new Map<string, Pending>()
+  let staged = 0
 
   const report = (): void => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
@@ -79,18 +73,18 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     options.onProgress?.({ ...progress })
   }
 
+  // The staged rows and the offsets of the files they came from are committed together.
   const flush = async (): Promise<void> => {
-    const { lines, files: touched } = chunk
-    chunk = new Chunk()
-    await writeFile(stagedFile, lines.length === 0 ? '' : lines.join('\n') + '\n')
-    const before = await count(db, 'SELECT count(*) AS n FROM events')
+    const files = touched
+    touched = new Map()
+    staged = 0
+    stage.flush()
     await db.connection.run('BEGIN TRANSACTION')
-    if (lines.length > 0) await db.connection.run(loadStaged(stagedFile))
-    for (const { stored, offset, size } of touched.values()) {
+    progress.events += await count(db, LOAD)
+    for (const { stored, offset, size } of files.values()) {
       await db.connection.run(upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
     }
     await db.connection.run('COMMIT')
-    progress.events += await count(db, 'SELECT count(*) AS n FROM events') - before
     report()
   }
 
@@ -102,27 +96,28 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
       progress.filesRead++
       if (size <= from) continue
       const pending: Pending = { stored, offset: from, size }
-      chunk.files.set(stored.file, pending)
-      // The source id goes with each line; the line itself is embedded verbatim and DuckDB reads only named fields.
-      const prefix = `{"s":${JSON.stringify(stored.sourceId)},"d":${stored.receivedDay},"e":`
+      touched.set(stored.file, pending)
       for await (const member of readMembers(stored.file, from, torn => skipped.push(torn))) {
         for (const [index, line] of member.lines.entries()) {
           progress.lines++
           progress.bytes += line.length + 1
-          if (!isEvent(line)) {
+          const event = parseEvent(line)
+          if (event === undefined) {
             skipped.push({ file: stored.file, offset: member.offset, reason: `line ${index + 1} of the member is not an event with a messageId` })
             continue
           }
-          chunk.lines.push(prefix + line + '}')
-          chunk.bytes += line.length
+          stage.add(event, stored.sourceId, stored.receivedDay)
+          staged += line.length
         }
         pending.offset = member.end
-        chunk.files.set(stored.file, pending)
-        if (chunk.bytes >= chunkBytes) await flush()
+        touched.set(stored.file, pending)
+        if (staged >= chunkBytes) await flush()
       }
     }
     await flush()
-    await db.connection.run(REBUILD)
+    await db.connection.run('BEGIN TRANSACTION')
+    await db.connection.run(UPDATE)
+    await db.connection.run('COMMIT')
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     return {
       ...progress,
@@ -133,7 +128,7 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
       seconds
     }
   } finally {
+    stage.close()
     db.close()
-    await rm(staging, { recursive: true, force: true })
   }
 }

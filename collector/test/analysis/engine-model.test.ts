@@ -177,3 +177,37 @@ test('progress is reported per chunk handed to DuckDB: files, lines, events and 
   t.equal(summary.reports, 3)
   t.equal(summary.installations, 1)
 })
+
+test('values of the wrong type are stored as NULL and never fail the load; the records that are well formed still count', async t => {
+  const dir = t.testdir()
+  const db = join(dir, 'fleet.duckdb')
+  const app = new App(anonymousId('malformed'), '1.0.0')
+  app.serve('/ok', 'GET', 4, { status: 201 })
+  const [report] = app.report()
+  const properties = report.properties as Record<string, unknown> & { paths: Record<string, unknown> }
+  properties.paths['/ok'] = { methods: { GET: { ...(properties.paths['/ok'] as { methods: { GET: object } }).methods.GET, status: { 201: 4, 404: 'x', 500: 1.5, 503: 0 } } } }
+  properties.paths['/no-latency'] = { methods: { GET: { requests: 2, responses: 2, aborted: 0, status: 'x', size: { buckets: 'x' } }, POST: 'x', PUT: { requests: 1 } } }
+  properties.paths['/entry'] = 'x'
+  properties.paths['/methods'] = { methods: [] }
+  delete properties.memory
+  const noUptime = { ...report, messageId: 'no-uptime', properties: { ...properties, reportId: 'other', uptime: '900' } }
+  const odd = [
+    { type: 'identify', anonymousId: app.anonymousId, messageId: 'no-traits', receivedAt: 5 },
+    { type: 'track', event: 7, anonymousId: 7, messageId: 'odd-track', properties: ['x'] },
+    { messageId: 'no-type', properties: { instanceId: 'i', schemaVersion: 2.5 } }
+  ]
+  append(dir, DAY, [stored(report, at('09:00:00')), stored(noUptime, at('09:00:00')), ...odd.map(e => JSON.stringify(e))])
+  await ingest([dir], db)
+  t.same(await query(t, db, 'SELECT endpoint, method, requests, status, latency_buckets[1] AS l1, size_buckets[1] AS s1 FROM records ORDER BY endpoint, method'), [
+    { endpoint: '/no-latency', method: 'GET', requests: '2', status: null, l1: null, s1: null },
+    { endpoint: '/no-latency', method: 'PUT', requests: '1', status: null, l1: null, s1: null },
+    { endpoint: '/ok', method: 'GET', requests: '4', status: [{ key: '201', value: '4' }, { key: '503', value: '0' }], l1: '0', s1: '0' }
+  ])
+  t.same(await query(t, db, 'SELECT report_id, rss FROM parts'), [{ report_id: (properties.reportId as string), rss: null }], 'a part without a numeric uptime is no part')
+  t.same(await query(t, db, 'SELECT message_id, kind, anonymous_id, instance_id, schema_version, properties FROM events WHERE message_id IN (\'no-traits\', \'odd-track\', \'no-type\') ORDER BY message_id'), [
+    { message_id: 'no-traits', kind: 'identify', anonymous_id: app.anonymousId, instance_id: null, schema_version: null, properties: null },
+    { message_id: 'no-type', kind: null, anonymous_id: null, instance_id: 'i', schema_version: null, properties: '{"instanceId":"i","schemaVersion":2.5}' },
+    { message_id: 'odd-track', kind: null, anonymous_id: null, instance_id: null, schema_version: null, properties: '["x"]' }
+  ])
+  t.equal(await total(t, db, 'daily_traffic'), 7)
+})
