@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { SCHEMA } from './model'
 
 export interface Database {
+  instance: DuckDBInstance
   connection: DuckDBConnection
   close(): void
 }
@@ -15,6 +16,7 @@ export async function openDatabase (path: string): Promise<Database> {
   const connection = await instance.connect()
   await connection.run(SCHEMA)
   return {
+    instance,
     connection,
     close () {
       connection.closeSync()

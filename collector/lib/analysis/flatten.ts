@@ -46,10 +46,11 @@ export class Stage {
   private readonly keys = new Map<string, Map<string, number>>()
   private keyCount = 0
 
-  private constructor (readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly pairs: StagedTable) {}
+  private constructor (readonly connection: DuckDBConnection, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly pairs: StagedTable) {}
 
   static async create (connection: DuckDBConnection): Promise<Stage> {
     return new Stage(
+      connection,
       await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
       await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
       await StagedTable.create(connection, 'staged_records', RECORD_COLUMNS),

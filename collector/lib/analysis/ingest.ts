@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { listFiles, readMembers, type StoredFile, type TornMember } from '../reader'
-import { openDatabase, rows, type Database } from './db'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { openDatabase, rows } from './db'
 import { Stage } from './flatten'
 import { LOAD, UPDATE, upsertFile } from './model'
 
@@ -45,8 +46,8 @@ function parseEvent (line: string): Record<string, unknown> | undefined {
   }
 }
 
-async function count (db: Database, sql: string): Promise<number> {
-  return Number((await rows(db.connection, sql))[0].n)
+async function count (connection: DuckDBConnection, sql: string): Promise<number> {
+  return Number((await rows(connection, sql))[0].n)
 }
 
 /**
@@ -59,7 +60,11 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   const started = process.hrtime.bigint()
   const chunkBytes = options.chunkBytes ?? 64 * 1024 * 1024
   const db = await openDatabase(dbPath)
-  const stage = await Stage.create(db.connection)
+  const loader = await db.instance.connect()
+  // Two stages on two connections: Node parses into one while DuckDB loads the other.
+  const stages = [await Stage.create(db.connection), await Stage.create(loader)]
+  let stage = stages[0]
+  let loading = Promise.resolve()
   const skipped: TornMember[] = []
   const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
   const progress: IngestProgress = { files: files.length, filesRead: 0, lines: 0, bytes: 0, events: 0, rate: 0 }
@@ -74,18 +79,27 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   }
 
   // The staged rows and the offsets of the files they came from are committed together.
+  const load = async ({ connection }: Stage, files: Pending[]): Promise<void> => {
+    await connection.run('BEGIN TRANSACTION')
+    progress.events += await count(connection, LOAD)
+    for (const { stored, offset, size } of files) {
+      await connection.run(upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
+    }
+    await connection.run('COMMIT')
+    report()
+  }
+
+  /** Hands the stage to DuckDB (after the load before it: loads run one at a time) and waits until the other is free. */
   const flush = async (): Promise<void> => {
-    const files = touched
+    const files = [...touched.values()].map(pending => ({ ...pending }))
     touched = new Map()
     staged = 0
     stage.flush()
-    await db.connection.run('BEGIN TRANSACTION')
-    progress.events += await count(db, LOAD)
-    for (const { stored, offset, size } of files.values()) {
-      await db.connection.run(upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
-    }
-    await db.connection.run('COMMIT')
-    report()
+    const previous = loading
+    const full = stage
+    loading = previous.then(async () => { await load(full, files) })
+    stage = full === stages[0] ? stages[1] : stages[0]
+    await previous
   }
 
   try {
@@ -115,6 +129,7 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
       }
     }
     await flush()
+    await loading
     await db.connection.run('BEGIN TRANSACTION')
     await db.connection.run(UPDATE)
     await db.connection.run('COMMIT')
@@ -123,12 +138,15 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
       ...progress,
       duplicates: progress.lines - progress.events - skipped.filter(s => s.reason.startsWith('line ')).length,
       skipped,
-      reports: await count(db, 'SELECT count(*) AS n FROM reports'),
-      installations: await count(db, 'SELECT count(*) AS n FROM installations'),
+      reports: await count(db.connection, 'SELECT count(*) AS n FROM reports'),
+      installations: await count(db.connection, 'SELECT count(*) AS n FROM installations'),
       seconds
     }
   } finally {
-    stage.close()
+    // A load still running when reading failed must end before its connection closes.
+    await Promise.allSettled([loading])
+    for (const each of stages) each.close()
+    loader.closeSync()
     db.close()
   }
 }
