@@ -110,7 +110,9 @@ const inGroups = (alias: string, set: string, columns: string[]): string =>
 const DAILY = ['day', 'version', 'endpoint', 'method']
 const PER_INSTALLATION = ['anonymous_id', 'version', 'endpoint', 'method']
 
-const ORDER = 'ORDER BY r.uptime, r.received_at, r.report_id, c.part'
+// `uptime` is in whole seconds, so two reports of an instance can share it (short intervals, the final report on
+// close); the record's own cumulative counts, which never decrease within an instance, order them then.
+const ORDER = 'ORDER BY r.uptime, coalesce(c.requests, 0) + coalesce(c.responses, 0) + coalesce(c.aborted, 0), r.received_at, r.report_id, c.part'
 const delta = (column: string): string => `coalesce(c.${column}, 0) - coalesce(p.${column}, 0)`
 
 /**

@@ -40,6 +40,23 @@ test('traffic is the delta between consecutive complete reports of an instance, 
   t.same(await query(t, db, 'SELECT count(*) AS n, min(rss) AS rss FROM memory_by_version'), [{ n: '2', rss: '1000' }])
 })
 
+test('two reports of an instance in the same uptime second are ordered by their cumulative counts, whatever their ids', async t => {
+  const dir = t.testdir()
+  const db = join(dir, 'fleet.duckdb')
+  const app = new App(anonymousId('quick'), '1.0.0')
+  const reports = []
+  for (let i = 0; i < 6; i++) {
+    app.serve('/books', 'GET', 10)
+    reports.push(app.report())
+    app.uptime -= 900
+  }
+  // Stored newest first, all received in the same millisecond: only the counts tell their order.
+  append(dir, DAY, [app.identify(), ...reports.reverse().flat()].map(e => stored(e, at('10:00:00'))))
+  await ingest([dir], db)
+  t.equal(await total(t, db, 'daily_traffic'), 60)
+  t.same(await query(t, db, 'SELECT count(*) AS n FROM traffic WHERE requests < 0'), [{ n: '0' }])
+})
+
 test('a restart is a new instance whose first report is its own delta; a lost report makes the next delta cover both', async t => {
   const dir = t.testdir()
   const db = join(dir, 'fleet.duckdb')
