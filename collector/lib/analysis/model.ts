@@ -184,14 +184,20 @@ CREATE OR REPLACE TEMP TABLE d_groups AS
 SELECT DISTINCT day, anonymous_id, version, endpoint, method FROM traffic WHERE ${inSet('report_id', 'd_redo')};
 DELETE FROM traffic WHERE ${inSet('report_id', 'd_redo')};
 -- Each record's predecessor (the same endpoint and method in the previous complete report of the instance, by
--- uptime) is found over narrow columns; only the records to redo are then joined with their predecessor's counters.
-INSERT INTO traffic
-WITH chain AS (
+-- uptime) is found over narrow columns; only the records to redo and their predecessors are then read in full, from
+-- a table of their own: joined with the whole of records, the wide counters of every record ever stored would be
+-- hashed.
+CREATE OR REPLACE TEMP TABLE d_chain AS
+SELECT * FROM (
   SELECT r.report_id, c.part, c.endpoint, c.method, r.uptime >= s.uptime AS redo,
     lag(r.report_id) OVER w AS p_report, lag(c.part) OVER w AS p_part
   FROM reports r JOIN d_start s USING (instance_id) JOIN records c USING (report_id)
-  WINDOW w AS (PARTITION BY r.instance_id, c.endpoint, c.method ${ORDER})),
-pairs AS (
+  WINDOW w AS (PARTITION BY r.instance_id, c.endpoint, c.method ${ORDER}))
+WHERE redo;
+CREATE OR REPLACE TEMP TABLE d_records AS
+SELECT * FROM records WHERE report_id IN (SELECT report_id FROM d_chain UNION SELECT p_report FROM d_chain);
+INSERT INTO traffic
+WITH pairs AS (
   SELECT r.day, r.anonymous_id, r.instance_id, r.version, r.report_id, c.endpoint, c.method,
     ${['requests', 'responses', 'aborted'].map(x => `${delta(x)} AS ${x}`).join(', ')},
     map_from_entries(list_filter(list_transform(map_entries(coalesce(c.status, ${EMPTY_STATUS})),
@@ -200,10 +206,9 @@ pairs AS (
     ${delta('latency_sum')} AS latency_sum,
     ${deltaList('c.size_buckets', 'p.size_buckets', SIZE_BUCKETS)} AS size_buckets,
     ${delta('size_unknown')} AS size_unknown, ${delta('size_sum')} AS size_sum
-  FROM chain k JOIN reports r USING (report_id)
-  JOIN records c ON c.report_id = k.report_id AND c.part = k.part AND c.endpoint = k.endpoint AND c.method = k.method
-  LEFT JOIN records p ON p.report_id = k.p_report AND p.part = k.p_part AND p.endpoint = k.endpoint AND p.method = k.method
-  WHERE k.redo)
+  FROM d_chain k JOIN reports r USING (report_id)
+  JOIN d_records c ON c.report_id = k.report_id AND c.part = k.part AND c.endpoint = k.endpoint AND c.method = k.method
+  LEFT JOIN d_records p ON p.report_id = k.p_report AND p.part = k.p_part AND p.endpoint = k.endpoint AND p.method = k.method)
 SELECT * FROM pairs WHERE requests <> 0 OR responses <> 0 OR aborted <> 0;
 INSERT INTO d_groups
 SELECT DISTINCT day, anonymous_id, version, endpoint, method FROM traffic WHERE ${inSet('report_id', 'd_redo')};
