@@ -5,13 +5,11 @@
 //   node benchmarks/import-cost.mjs --processes 41 --kinds bare,telemetry-imported
 // Results: a Markdown table on stdout, everything in benchmarks/results/import.json. See benchmarks/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
-import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pinSelf, startChild, stopChild } from './child.mjs'
 import { importTable } from './markdown.mjs'
-import { machine } from './machine.mjs'
+import { machine, provenance, startRun } from './machine.mjs'
 import { medianDifference, medianWithInterval } from './statistics.mjs'
 
 // What each row runs in its fresh processes: a variant of variants.mjs, loaded with import() or require().
@@ -50,9 +48,7 @@ async function measure (kind) {
 
 const host = machine()
 pinSelf(1)
-const loadBefore = loadavg()
-if (loadBefore[0] > 1) console.error(`warning: load average ${loadBefore[0].toFixed(2)} before the run; other processes will add noise`)
-const started = Date.now()
+const runStart = startRun()
 const runs = Object.fromEntries(kinds.map(kind => [kind, []]))
 for (let round = 0; round < PROCESSES; round++) {
   // Interleaved, and rotated so that no kind always follows the same one.
@@ -98,11 +94,7 @@ for (const kind of kinds) {
 }
 
 const output = {
-  date: new Date().toISOString(),
-  seconds: Math.round((Date.now() - started) / 1000),
-  command: ['node', relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' '),
-  machine: host,
-  loadAverage: { before: loadBefore, after: loadavg() },
+  ...provenance(host, runStart),
   settings: { processes: PROCESSES, workerCpu: WORKER_CPU },
   fastifyImportMs: medianWithInterval(bare.map(run => run.fastifyMs)),
   summary,

@@ -8,13 +8,11 @@
 // so req/s hides most of the cost. Results: Markdown tables on stdout, everything in benchmarks/results/overhead.json.
 // See benchmarks/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
-import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { ask, pinSelf, startChild, stopChild } from './child.mjs'
-import { machine } from './machine.mjs'
+import { machine, provenance, startRun } from './machine.mjs'
 import { areaTable, overheadTable, profileTable } from './markdown.mjs'
 import { selfTime } from './profile.mjs'
 import { RESAMPLES, SEED, medianWithInterval } from './statistics.mjs'
@@ -158,12 +156,9 @@ function summarize (runs) {
 // Before pinning: afterwards this process sees one CPU.
 const host = machine()
 pinSelf(LOAD_CPU)
-// Anything else running on this machine lands on the same two CPUs: the load average goes into the results.
-const loadBefore = loadavg()
-if (loadBefore[0] > 1) console.error(`warning: load average ${loadBefore[0].toFixed(2)} before the run; other processes will add noise`)
+const runStart = startRun()
 const { child: collector, ready: { url: collectorUrl } } = await startChild(here('collector-process.mjs'), [], { cpu: LOAD_CPU })
 const runs = Object.fromEntries(variants.map(variant => [variant, []]))
-const started = Date.now()
 for (let round = 0; round < ROUNDS; round++) {
   // Interleaved, and rotated so that each variant runs early and late in a round equally often.
   for (let i = 0; i < variants.length; i++) {
@@ -182,11 +177,7 @@ for (const variant of profiled) {
 await stopChild(collector)
 
 const output = {
-  date: new Date().toISOString(),
-  seconds: Math.round((Date.now() - started) / 1000),
-  command: ['node', relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' '),
-  machine: host,
-  loadAverage: { before: loadBefore, after: loadavg() },
+  ...provenance(host, runStart),
   settings: {
     rounds: ROUNDS,
     requests: REQUESTS,
