@@ -1,7 +1,8 @@
 // Fleet analysis benchmark (not a test): simulate a fleet, ingest all days but the last, ingest the last day alone
 // (the daily incremental run), build the report. FLEET_INSTALLATIONS (default 100) and FLEET_DAYS (default 30) size
 // the fleet; FLEET_CACHE names a directory where the simulated fleet is kept between runs (simulating is not what
-// is measured). Prints every figure and writes them to benchmarks/results/fleet.txt. Needs `npm run build` first.
+// is measured); FLEET_MEMORY_LIMIT (e.g. 2GB) is passed to ingest as DuckDB's memory limit. Prints every figure and
+// writes them to benchmarks/results/fleet.txt. Needs `npm run build` first.
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { loadavg, tmpdir } from 'node:os'
@@ -17,6 +18,7 @@ const days = Number(process.env.FLEET_DAYS ?? 30)
 const work = mkdtempSync(join(tmpdir(), 'bench-fleet-'))
 const cache = process.env.FLEET_CACHE === undefined ? join(work, 'cache') : join(process.env.FLEET_CACHE, `${installations}x${days}-seed1`)
 const db = join(work, 'fleet.duckdb')
+const memoryLimit = process.env.FLEET_MEMORY_LIMIT
 const seconds = start => Number(process.hrtime.bigint() - start) / 1e9
 const lines = []
 const print = line => {
@@ -36,7 +38,7 @@ function link (data, dayNames) {
 }
 
 try {
-  print(`fleet benchmark, ${new Date().toISOString()}, ${installations} installations x ${days} days; load average at start ${load()}`)
+  print(`fleet benchmark, ${new Date().toISOString()}, ${installations} installations x ${days} days, DuckDB memory limit ${memoryLimit ?? 'default (80 % of RAM)'}; load average at start ${load()}`)
   let t = process.hrtime.bigint()
   const marker = join(cache, 'summary.json')
   let fleet
@@ -54,16 +56,16 @@ try {
   const data = join(work, 'data')
   link(data, dayNames.slice(0, -1))
   t = process.hrtime.bigint()
-  const bulk = await ingest([data], db)
+  const bulk = await ingest([data], db, { memoryLimit })
   const bulkSeconds = seconds(t)
   const mbs = bulk.bytes / 1e6 / bulkSeconds
-  print(`ingest ${days - 1} days: ${bulk.events} events, ${(bulk.bytes / 1e6).toFixed(0)} MB in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed (load average ${load()})`)
+  print(`ingest ${days - 1} days: ${bulk.events} events, ${(bulk.bytes / 1e6).toFixed(0)} MB in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed; of it ${bulk.updateSeconds.toFixed(1)} s updating the derived tables (load average ${load()})`)
 
   link(data, dayNames.slice(-1))
   t = process.hrtime.bigint()
-  const day = await ingest([data], db)
+  const day = await ingest([data], db, { memoryLimit })
   const daySeconds = seconds(t)
-  print(`ingest one more day (incremental): ${day.events} events, ${(day.bytes / 1e6).toFixed(0)} MB in ${daySeconds.toFixed(1)} s (load average ${load()})`)
+  print(`ingest one more day (incremental): ${day.events} events, ${(day.bytes / 1e6).toFixed(0)} MB in ${daySeconds.toFixed(1)} s; of it ${day.updateSeconds.toFixed(1)} s updating the derived tables (load average ${load()})`)
 
   t = process.hrtime.bigint()
   await buildReport(db, join(work, 'site'), { minInstallations: 5 })

@@ -1,5 +1,6 @@
 import { open, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { isAscii } from 'node:buffer'
 import { crc32, inflateRawSync } from 'node:zlib'
 
 /** One gzip member of a stored file. */
@@ -74,7 +75,8 @@ function decode (buf: Buffer, file: string, offset: number, atEof: boolean): Dec
   if (buf.length < trailer + 8) return more
   if (buf.readUInt32LE(trailer) !== crc32(inflated)) return { torn: 'CRC mismatch' }
   if (buf.readUInt32LE(trailer + 4) !== (inflated.length % 2 ** 32)) return { torn: 'ISIZE mismatch' }
-  const lines = inflated.toString('utf8').split('\n')
+  // Most stored bytes are ASCII, which decodes as latin1 (a plain copy) to the same string, several times faster.
+  const lines = inflated.toString(isAscii(inflated) ? 'latin1' : 'utf8').split('\n')
   if (lines.at(-1) === '') lines.pop()
   return { member: { file, offset, end: offset + trailer + 8, lines } }
 }

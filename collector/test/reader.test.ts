@@ -32,6 +32,12 @@ test('each gzip member is one Member with its byte range and its lines', async t
   t.equal(members[0].file, file)
 })
 
+test('lines are UTF-8: a member with bytes beyond ASCII reads the same characters', async t => {
+  const text = [{ path: '/café/ünïcode', note: 'snowman ☃ and 𝄞' }, { n: 1 }]
+  const { members } = await read(fileOf(t, member(ndjson(text)), A))
+  t.same(members.map(m => m.lines.map(line => JSON.parse(line))), [text, [{ n: 1 }, { n: 2 }]])
+})
+
 test('reading starts at any member boundary', async t => {
   const { members } = await read(fileOf(t, A, B, C), A.length + B.length)
   t.same(members.map(m => m.lines.length), [3])

@@ -9,7 +9,7 @@ export interface Output { write(text: string): unknown }
 export interface Io { out: Output, err: Output }
 
 export const USAGE = `Usage:
-  fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb>
+  fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb> [--memory-limit <size, e.g. 2GB>]
   fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>]
   fastify-anonymous-telemetry-collector export --parquet <dir> --db <file.duckdb>
   fastify-anonymous-telemetry-collector simulate --installations <n> --days <d> --out <dir> [--seed <s>] [--start <YYYY-MM-DD>] [--schema-version 1|2]
@@ -18,7 +18,7 @@ export const USAGE = `Usage:
 type Flags = Record<string, { type: 'string' }>
 const string = { type: 'string' } as const
 const FLAGS: Record<string, Flags> = {
-  ingest: { db: string },
+  ingest: { db: string, 'memory-limit': string },
   report: { db: string, out: string, 'min-installations': string },
   export: { db: string, parquet: string },
   simulate: { installations: string, days: string, out: string, seed: string, start: string, 'schema-version': string }
@@ -49,7 +49,11 @@ function integer (values: Record<string, string | undefined>, flag: string, min:
   return n
 }
 
+/** A size DuckDB's memory_limit takes: a number and a unit. */
+const MEMORY_SIZE = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i
+
 function progressLine (p: IngestProgress): string {
+  if (p.phase === 'update') return `ingest: ${p.events} new events loaded; updating the derived tables\n`
   return `ingest: ${p.filesRead}/${p.files} files, ${p.lines} lines, ${p.events} new events, ${p.rate.toFixed(1)} MB/s\n`
 }
 
@@ -57,9 +61,11 @@ type Values = Record<string, string | undefined>
 
 async function runIngest (values: Values, positionals: string[], io: Io): Promise<void> {
   if (positionals.length === 0) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('<dir>', 'at least one data directory', 'none')
-  const summary = await ingest(positionals, required(values, 'db'), { onProgress: p => io.err.write(progressLine(p)) })
+  const memoryLimit = values['memory-limit']
+  if (memoryLimit !== undefined && !MEMORY_SIZE.test(memoryLimit)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--memory-limit', 'a size such as 512MB or 2GB', JSON.stringify(memoryLimit))
+  const summary = await ingest(positionals, required(values, 'db'), { memoryLimit, onProgress: p => io.err.write(progressLine(p)) })
   for (const skipped of summary.skipped) io.err.write(`ingest: skipped ${skipped.file} at byte ${skipped.offset}: ${skipped.reason}\n`)
-  io.out.write(`${summary.events} new events (${summary.duplicates} duplicates, ${summary.skipped.length} skipped) from ${summary.files} files in ${summary.seconds.toFixed(1)} s; ${summary.reports} complete reports from ${summary.installations} installations\n`)
+  io.out.write(`${summary.events} new events (${summary.duplicates} duplicates, ${summary.skipped.length} skipped) from ${summary.files} files in ${summary.seconds.toFixed(1)} s (${summary.updateSeconds.toFixed(1)} s of it updating the derived tables); ${summary.reports} complete reports from ${summary.installations} installations\n`)
 }
 
 async function runExport (values: Values, positionals: string[], io: Io): Promise<void> {

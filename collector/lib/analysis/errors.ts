@@ -18,3 +18,10 @@ export const FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG = createError<'FST_TELEMETRY_C
   500,
   TypeError
 )
+
+/** The database file was written by a collector whose tables differ: the stored files must be ingested anew. */
+export const FST_TELEMETRY_COLLECTOR_DATABASE_MODEL = createError<'FST_TELEMETRY_COLLECTOR_DATABASE_MODEL', [string, number, number]>(
+  'FST_TELEMETRY_COLLECTOR_DATABASE_MODEL',
+  'fastify-anonymous-telemetry-collector: database "%s" holds tables of model %s, this collector reads and writes model %s; ingest the stored files into a new database file (the files themselves are unchanged)',
+  500
+)

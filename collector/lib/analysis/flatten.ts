@@ -1,8 +1,8 @@
 import { DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api'
 import { StagedTable } from './stage'
 
-// An event parsed in Node becomes rows of three staged tables: the event, its report part (telemetry only) and
-// one row per (endpoint, method) metrics record of the part. Only named fields are read, so nothing else a line
+// An event parsed in Node becomes rows of staged tables: the event, its report part (telemetry only), one row per
+// (endpoint, method) metrics record of the part and one per status code of such a record. Only named fields are read, so nothing else a line
 // carries (Segment's `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
 
 export const LATENCY_BUCKETS = 14
@@ -18,8 +18,10 @@ const PART_COLUMNS: Column[] = [['seq', INTEGER], ['report_id', VARCHAR], ['part
   ['instance_id', VARCHAR], ['anonymous_id', VARCHAR], ['schema_version', INTEGER], ...numbers('uptime', 'received_ms', 'rss', 'heap_used')]
 export const LATENCY_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `l${i + 1}`)
 export const SIZE_COLUMNS = Array.from({ length: SIZE_BUCKETS }, (_, i) => `s${i + 1}`)
-const RECORD_COLUMNS: Column[] = [['seq', INTEGER], ['key', INTEGER], ['status', VARCHAR],
+// `rec` numbers the records of a stage in the order read, which orders their ids (`records.rid`) in the load.
+const RECORD_COLUMNS: Column[] = [['seq', INTEGER], ['rec', INTEGER], ['key', INTEGER],
   ...numbers('requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS)]
+const STATUS_COLUMNS: Column[] = [['rec', INTEGER], ['code', VARCHAR], ['n', DOUBLE]]
 const KEY_COLUMNS: Column[] = [['key', INTEGER], ['endpoint', VARCHAR], ['method', VARCHAR]]
 
 type Json = Record<string, unknown>
@@ -29,24 +31,14 @@ const text = (value: unknown): string | null => typeof value === 'string' ? valu
 const number = (value: unknown): number | null => typeof value === 'number' && Number.isFinite(value) ? value : null
 const int32 = (value: unknown): number | null => Number.isInteger(value) && Math.abs(value as number) < 2 ** 31 ? value as number : null
 
-/** `{"200":5,…}` of the counts that are integers (what `MAP(VARCHAR, BIGINT)` can hold). */
-function statusJson (status: unknown): string | null {
-  if (!isObject(status)) return null
-  let json = ''
-  for (const code in status) {
-    const n = status[code]
-    if (Number.isSafeInteger(n)) json += `${json === '' ? '' : ','}${JSON.stringify(code)}:${n as number}`
-  }
-  return `{${json}}`
-}
-
 export class Stage {
   private seq = 0
+  private rec = 0
   /** endpoint -> method -> key of the (endpoint, method) pair, staged once per run in `staged_keys`. */
   private readonly keys = new Map<string, Map<string, number>>()
   private keyCount = 0
 
-  private constructor (readonly connection: DuckDBConnection, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly pairs: StagedTable) {}
+  private constructor (readonly connection: DuckDBConnection, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly statuses: StagedTable, readonly pairs: StagedTable) {}
 
   static async create (connection: DuckDBConnection): Promise<Stage> {
     return new Stage(
@@ -54,6 +46,7 @@ export class Stage {
       await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
       await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
       await StagedTable.create(connection, 'staged_records', RECORD_COLUMNS),
+      await StagedTable.create(connection, 'staged_status', STATUS_COLUMNS),
       await StagedTable.create(connection, 'staged_keys', KEY_COLUMNS)
     )
   }
@@ -130,9 +123,10 @@ export class Stage {
         if (!isObject(record)) continue
         const latency = isObject(record.latency) ? record.latency : {}
         const size = isObject(record.size) ? record.size : {}
+        const rec = this.rec++
         r.put(0, seq)
-        r.put(1, this.key(endpoint, method))
-        r.put(2, statusJson(record.status))
+        r.put(1, rec)
+        r.put(2, this.key(endpoint, method))
         r.put(3, number(record.requests))
         r.put(4, number(record.responses))
         r.put(5, number(record.aborted))
@@ -144,16 +138,30 @@ export class Stage {
         const sb = Array.isArray(size.buckets) ? size.buckets : []
         for (let i = 0; i < SIZE_BUCKETS; i++) r.put(9 + LATENCY_BUCKETS + i, number(sb[i]))
         r.next()
+        if (isObject(record.status)) this.addStatus(rec, record.status)
       }
+    }
+  }
+
+  /** The counts that are integers (what a BIGINT holds), one row per status code. */
+  private addStatus (rec: number, status: Json): void {
+    const s = this.statuses
+    for (const code in status) {
+      const n = status[code]
+      if (!Number.isSafeInteger(n)) continue
+      s.put(0, rec)
+      s.put(1, code)
+      s.put(2, n as number)
+      s.next()
     }
   }
 
   /** Makes every staged row visible to the load query. */
   flush (): void {
-    for (const table of [this.events, this.parts, this.records, this.pairs]) table.flush()
+    for (const table of [this.events, this.parts, this.records, this.statuses, this.pairs]) table.flush()
   }
 
   close (): void {
-    for (const table of [this.events, this.parts, this.records, this.pairs]) table.close()
+    for (const table of [this.events, this.parts, this.records, this.statuses, this.pairs]) table.close()
   }
 }

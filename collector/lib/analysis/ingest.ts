@@ -15,12 +15,16 @@ export interface IngestProgress {
   events: number
   /** Uncompressed megabytes per second since the start. */
   rate: number
+  /** `load` while files are read and loaded; `update` once, when the derived tables start to be brought up to date. */
+  phase: 'load' | 'update'
 }
 
 export interface IngestOptions {
   onProgress?(progress: IngestProgress): void
   /** Uncompressed bytes decoded before they are handed to DuckDB in one transaction (default 64 MiB). */
   chunkBytes?: number
+  /** DuckDB's memory_limit for this run, e.g. `'2GB'` (default DuckDB's: 80 % of the machine's RAM); past it DuckDB spills to disk. */
+  memoryLimit?: string
 }
 
 export interface IngestSummary extends IngestProgress {
@@ -32,6 +36,8 @@ export interface IngestSummary extends IngestProgress {
   reports: number
   installations: number
   seconds: number
+  /** Of `seconds`, the time spent bringing the derived tables up to date after loading. */
+  updateSeconds: number
 }
 
 interface Pending { stored: StoredFile, offset: number, size: number }
@@ -59,7 +65,7 @@ async function count (connection: DuckDBConnection, sql: string): Promise<number
 export async function ingest (dirs: string[], dbPath: string, options: IngestOptions = {}): Promise<IngestSummary> {
   const started = process.hrtime.bigint()
   const chunkBytes = options.chunkBytes ?? 64 * 1024 * 1024
-  const db = await openDatabase(dbPath)
+  const db = await openDatabase(dbPath, options.memoryLimit)
   const loader = await db.instance.connect()
   // Two stages on two connections: Node parses into one while DuckDB loads the other.
   const stages = [await Stage.create(db.connection), await Stage.create(loader)]
@@ -67,7 +73,7 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   let loading = Promise.resolve()
   const skipped: TornMember[] = []
   const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
-  const progress: IngestProgress = { files: files.length, filesRead: 0, lines: 0, bytes: 0, events: 0, rate: 0 }
+  const progress: IngestProgress = { files: files.length, filesRead: 0, lines: 0, bytes: 0, events: 0, rate: 0, phase: 'load' }
   /** Files read into the stage since the last load, with the offset reached. */
   let touched = new Map<string, Pending>()
   let staged = 0
@@ -130,9 +136,13 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     }
     await flush()
     await loading
+    progress.phase = 'update'
+    report()
+    const updating = process.hrtime.bigint()
     await db.connection.run('BEGIN TRANSACTION')
     await db.connection.run(UPDATE)
     await db.connection.run('COMMIT')
+    const updateSeconds = Number(process.hrtime.bigint() - updating) / 1e9
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     return {
       ...progress,
@@ -140,7 +150,8 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
       skipped,
       reports: await count(db.connection, 'SELECT count(*) AS n FROM reports'),
       installations: await count(db.connection, 'SELECT count(*) AS n FROM installations'),
-      seconds
+      seconds,
+      updateSeconds
     }
   } finally {
     // A load still running when reading failed must end before its connection closes.

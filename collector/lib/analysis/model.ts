@@ -1,22 +1,58 @@
 // The fleet model in SQL: what ingest stores (events, report parts, per-method records, file offsets) and the
 // derived tables brought up to date from them after each ingest. Column names are the contract documented in the README ("Tables").
 
-import { LATENCY_BUCKETS, LATENCY_COLUMNS, SIZE_BUCKETS, SIZE_COLUMNS } from './flatten'
+import { LATENCY_COLUMNS, SIZE_COLUMNS } from './flatten'
 
 const STATUS = 'MAP(VARCHAR, BIGINT)'
+const EMPTY_STATUS = 'MAP {}::MAP(VARCHAR, BIGINT)'
+
+/** A record's cumulative counters, flat: what the delta between a record and its predecessor subtracts. */
+const TRAFFIC_KEYS = ['day', 'anonymous_id', 'instance_id', 'version', 'report_id', 'endpoint', 'method']
+const COUNTERS = ['requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS]
+
+/** The condition that a link (record c, predecessor p) carries traffic: requests, responses or aborts since p. */
+const MOVED = ['requests', 'responses', 'aborted'].map(x => `coalesce(c.${x}, 0) <> coalesce(p.${x}, 0)`).join(' OR ')
+
+/**
+ * Per link of `links` (a record `rid` and its predecessor `prid`, none before an instance's first report) that
+ * carries traffic: its `carry` columns and `counters` of the record minus those of the predecessor.
+ */
+const linkDeltas = (links: string, carry: string[], counters: string[]): string => `
+  SELECT ${['rid', 'prid', ...carry].map(c => `k.${c}`).join(', ')}${counters.map(x => `, coalesce(c.${x}, 0) - coalesce(p.${x}, 0) AS ${x}`).join('')}
+  FROM ${links} k JOIN records c ON c.rid = k.rid LEFT JOIN records p ON p.rid = k.prid WHERE ${MOVED}`
+
+/**
+ * Per (…by) group of the links of `links` and status code, the records' counts minus their predecessors', where
+ * it is not 0: one signed pass over the narrow record_status table.
+ */
+const linkStatus = (links: string, by: string): string => `
+  SELECT ${by}, code, sum(n)::BIGINT AS n FROM (
+    SELECT k.${by}, s.code, s.n FROM ${links} k JOIN record_status s ON s.rid = k.rid
+    UNION ALL
+    SELECT k.${by}, s.code, -s.n FROM ${links} k JOIN record_status s ON s.rid = k.prid)
+  GROUP BY ALL HAVING sum(n) <> 0`
+
+/** The version of the tables below; a database of another version is refused (see db.ts). Version 1 had no marker. */
+export const MODEL_VERSION = 2
 
 export const SCHEMA = `
 SET TimeZone = 'UTC';
+-- DuckDB checkpoints whenever its write-ahead log passes 16 MB, so every chunk an ingest commits rewrote the
+-- database's indexes; the log may grow over one run instead, and closing the database checkpoints once.
+SET checkpoint_threshold = '16GB';
+CREATE TABLE IF NOT EXISTS ingest_model (version INTEGER);
+INSERT INTO ingest_model SELECT ${MODEL_VERSION} WHERE NOT EXISTS (SELECT 1 FROM ingest_model);
 CREATE TABLE IF NOT EXISTS events (
   message_id VARCHAR PRIMARY KEY, source_id VARCHAR, kind VARCHAR, anonymous_id VARCHAR, instance_id VARCHAR,
   schema_version INTEGER, received_at TIMESTAMP, day DATE, properties JSON);
 CREATE TABLE IF NOT EXISTS parts (
   report_id VARCHAR, part INTEGER, parts INTEGER, instance_id VARCHAR, anonymous_id VARCHAR, schema_version INTEGER,
-  uptime BIGINT, received_at TIMESTAMP, rss BIGINT, heap_used BIGINT, PRIMARY KEY (report_id, part));
+  uptime BIGINT, received_at TIMESTAMP, rss BIGINT, heap_used BIGINT, first_rid BIGINT, PRIMARY KEY (report_id, part));
 CREATE TABLE IF NOT EXISTS records (
-  report_id VARCHAR, part INTEGER, endpoint VARCHAR, method VARCHAR, requests BIGINT, responses BIGINT, aborted BIGINT,
-  status ${STATUS}, latency_buckets BIGINT[], latency_sum DOUBLE, size_buckets BIGINT[], size_unknown BIGINT,
-  size_sum DOUBLE);
+  rid BIGINT, report_id VARCHAR, part INTEGER, endpoint VARCHAR, method VARCHAR, requests BIGINT, responses BIGINT,
+  aborted BIGINT, latency_sum DOUBLE, size_unknown BIGINT, size_sum DOUBLE,
+  ${[...LATENCY_COLUMNS, ...SIZE_COLUMNS].map(c => `${c} BIGINT`).join(', ')});
+CREATE TABLE IF NOT EXISTS record_status (rid BIGINT, code VARCHAR, n BIGINT);
 CREATE TABLE IF NOT EXISTS ingest_files (
   file VARCHAR PRIMARY KEY, source_id VARCHAR, received_day BIGINT, "offset" BIGINT, size BIGINT, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ingest_dirty (anonymous_id VARCHAR, instance_id VARCHAR, report_id VARCHAR);
@@ -28,10 +64,13 @@ CREATE TABLE IF NOT EXISTS activity (day DATE, anonymous_id VARCHAR, instance_id
 CREATE TABLE IF NOT EXISTS reports (
   report_id VARCHAR, instance_id VARCHAR, anonymous_id VARCHAR, version VARCHAR, uptime BIGINT, received_at TIMESTAMP,
   day DATE, parts INTEGER, rss BIGINT, heap_used BIGINT);
-CREATE TABLE IF NOT EXISTS traffic (
-  day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, report_id VARCHAR, endpoint VARCHAR, method VARCHAR,
-  requests BIGINT, responses BIGINT, aborted BIGINT, status ${STATUS}, latency_buckets BIGINT[], latency_sum DOUBLE,
-  size_buckets BIGINT[], size_unknown BIGINT, size_sum DOUBLE);
+CREATE TABLE IF NOT EXISTS links (
+  rid BIGINT, prid BIGINT, report_id VARCHAR, part INTEGER, endpoint VARCHAR, method VARCHAR, day DATE, anonymous_id VARCHAR,
+  instance_id VARCHAR, version VARCHAR, uptime BIGINT, cum BIGINT, received_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS daily_instance_traffic (
+  day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, endpoint VARCHAR, method VARCHAR, requests BIGINT,
+  responses BIGINT, aborted BIGINT, status ${STATUS}, latency_buckets BIGINT[], latency_sum DOUBLE, size_buckets BIGINT[],
+  size_unknown BIGINT, size_sum DOUBLE);
 CREATE TABLE IF NOT EXISTS daily_traffic (
   day DATE, version VARCHAR, endpoint VARCHAR, method VARCHAR, installations BIGINT, instances BIGINT, requests BIGINT,
   responses BIGINT, aborted BIGINT, status ${STATUS}, latency_buckets BIGINT[], latency_sum DOUBLE, size_buckets BIGINT[],
@@ -39,6 +78,13 @@ CREATE TABLE IF NOT EXISTS daily_traffic (
 CREATE TABLE IF NOT EXISTS installation_traffic (
   anonymous_id VARCHAR, version VARCHAR, endpoint VARCHAR, method VARCHAR, first_day DATE, last_day DATE, requests BIGINT,
   responses BIGINT, aborted BIGINT, status ${STATUS}, latency_buckets BIGINT[], size_buckets BIGINT[], errors_5xx BIGINT);
+CREATE OR REPLACE VIEW traffic AS
+SELECT day, anonymous_id, instance_id, version, report_id, endpoint, method, requests, responses, aborted,
+  coalesce(status, ${EMPTY_STATUS}) AS status, [${LATENCY_COLUMNS.join(', ')}] AS latency_buckets, latency_sum,
+  [${SIZE_COLUMNS.join(', ')}] AS size_buckets, size_unknown, size_sum
+FROM (${linkDeltas('links', TRAFFIC_KEYS, COUNTERS)}) d
+LEFT JOIN (SELECT rid, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status FROM (${linkStatus('links', 'rid')}) GROUP BY rid)
+  USING (rid);
 CREATE OR REPLACE VIEW memory_by_version AS
 SELECT day, version, anonymous_id, rss, heap_used FROM reports WHERE rss IS NOT NULL OR heap_used IS NOT NULL;
 `
@@ -68,28 +114,28 @@ CREATE OR REPLACE TEMP TABLE fresh_parts AS
 SELECT p.* FROM staged_parts p SEMI JOIN fresh f ON p.seq = f.seq
 WHERE NOT EXISTS (SELECT 1 FROM parts o WHERE o.report_id = p.report_id AND o.part = p.part)
 QUALIFY row_number() OVER (PARTITION BY report_id, part ORDER BY seq) = 1;
+-- Record ids follow the order records were read in, so the records of a day sit together in the table's row groups
+-- (and those of a part are consecutive: a part keeps the first, to find its records by a range of ids).
+CREATE OR REPLACE TEMP TABLE fresh_records AS
+SELECT (SELECT coalesce(max(rid), 0) FROM records) + row_number() OVER (ORDER BY r.rec) AS rid, r.rec, r.seq, p.report_id,
+  p.part, k.endpoint, k.method, ${bigint('r.requests')} AS requests, ${bigint('r.responses')} AS responses,
+  ${bigint('r.aborted')} AS aborted, r.latency_sum, ${bigint('r.size_unknown')} AS size_unknown, r.size_sum,
+  ${[...LATENCY_COLUMNS, ...SIZE_COLUMNS].map(c => `${bigint(`r.${c}`)} AS ${c}`).join(', ')}
+FROM staged_records r JOIN fresh_parts p USING (seq) JOIN staged_keys k USING (key);
 INSERT INTO parts
 SELECT report_id, part, parts, instance_id, anonymous_id, schema_version, ${bigint('uptime')}, ${timestamp('received_ms')},
-  ${bigint('rss')}, ${bigint('heap_used')}
-FROM fresh_parts;
+  ${bigint('rss')}, ${bigint('heap_used')}, (SELECT min(rid) FROM fresh_records f WHERE f.seq = p.seq)
+FROM fresh_parts p;
 INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, report_id FROM fresh_parts;
-INSERT INTO records
-SELECT p.report_id, p.part, k.endpoint, k.method, ${bigint('r.requests')}, ${bigint('r.responses')}, ${bigint('r.aborted')},
-  from_json(r.status, '"${STATUS}"'), [${LATENCY_COLUMNS.map(c => bigint(`r.${c}`)).join(', ')}], r.latency_sum,
-  [${SIZE_COLUMNS.map(c => bigint(`r.${c}`)).join(', ')}], ${bigint('r.size_unknown')}, r.size_sum
-FROM staged_records r JOIN fresh_parts p USING (seq) JOIN staged_keys k USING (key);
-DELETE FROM staged_events; DELETE FROM staged_parts; DELETE FROM staged_records;
+INSERT INTO records SELECT * EXCLUDE (rec, seq) FROM fresh_records ORDER BY rid;
+INSERT INTO record_status SELECT f.rid, s.code, ${bigint('s.n')} FROM staged_status s JOIN fresh_records f USING (rec);
+DELETE FROM staged_events; DELETE FROM staged_parts; DELETE FROM staged_records; DELETE FROM staged_status;
 SELECT count(*) AS n FROM fresh;
 `
 
 /** `[sum(column[1]), …, sum(column[n])]` (DuckDB lists are 1-based). */
 function sumList (column: string, length: number): string {
   return `[${Array.from({ length }, (_, i) => `sum(${column}[${i + 1}])::BIGINT`).join(', ')}]`
-}
-
-/** `[a[1] - coalesce(b[1], 0), …]`: a cumulative histogram minus the previous one (none before an instance's first report). */
-function deltaList (current: string, previous: string, length: number): string {
-  return `[${Array.from({ length }, (_, i) => `coalesce(${current}[${i + 1}], 0) - coalesce(${previous}[${i + 1}], 0)`).join(', ')}]`
 }
 
 /** Per-key status counts, summed over the rows of each group of `by`, as a MAP. */
@@ -100,29 +146,30 @@ function statusSums (from: string, by: string): string {
   GROUP BY ALL`
 }
 
-const EMPTY_STATUS = 'MAP {}::MAP(VARCHAR, BIGINT)'
-
 const inSet = (column: string, set: string): string => `${column} IN (SELECT ${column.replace(/^\w+\./, '')} FROM ${set})`
 /** Rows of `table` whose (…columns) group is in `set` (anonymous_id may be NULL: compared as not distinct). */
 const inGroups = (alias: string, set: string, columns: string[]): string =>
   `EXISTS (SELECT 1 FROM ${set} g WHERE ${columns.map(c => `g.${c} IS NOT DISTINCT FROM ${alias}.${c}`).join(' AND ')})`
+/** The join condition of two relations on the (…columns) group. */
+const sameGroup = (a: string, b: string, columns: string[]): string => columns.map(c => `${a}.${c} IS NOT DISTINCT FROM ${b}.${c}`).join(' AND ')
 
+const INSTANCE_DAY = ['day', 'anonymous_id', 'instance_id', 'version', 'endpoint', 'method']
 const DAILY = ['day', 'version', 'endpoint', 'method']
 const PER_INSTALLATION = ['anonymous_id', 'version', 'endpoint', 'method']
+const LINK_COLUMNS = 'rid, prid, report_id, part, endpoint, method, day, anonymous_id, instance_id, version, uptime, cum, received_at'
 
 // `uptime` is in whole seconds, so two reports of an instance can share it (short intervals, the final report on
-// close); the record's own cumulative counts, which never decrease within an instance, order them then.
-const ORDER = 'ORDER BY r.uptime, coalesce(c.requests, 0) + coalesce(c.responses, 0) + coalesce(c.aborted, 0), r.received_at, r.report_id, c.part'
-const delta = (column: string): string => `coalesce(c.${column}, 0) - coalesce(p.${column}, 0)`
+// close); the record's own cumulative counts (`cum`), which never decrease within an instance, order them then.
+const LINK_ORDER = 'uptime, cum, received_at, report_id, part'
 
 /**
  * Brings every derived table up to date with the events that arrived since the last update (ingest_dirty), and
  * recomputes only what they can change: the installations and instances they belong to and those instances'
  * activity; the reports that got a part (all reports of an instance whose version changed); for each instance
- * with such a report, its traffic from the earliest such report on (a late part or a filled gap changes the later
- * deltas of that instance only); then the daily and per-installation roll-up groups that any deleted or inserted
- * traffic row belongs to. Each step is the query a rebuild from scratch runs, restricted to those keys, so ingesting
- * in several runs yields the same tables as one run.
+ * with such a report, the links (record → predecessor) from the earliest such report on (a late part or a filled
+ * gap changes the later deltas of that instance only); then the instance-day roll-up groups that any deleted or
+ * inserted link belongs to, and the daily and per-installation groups above those. Each step is the query a rebuild
+ * from scratch runs, restricted to those keys, so ingesting in several runs yields the same tables as one run.
  */
 export const UPDATE = `
 CREATE OR REPLACE TEMP TABLE d_anon AS SELECT DISTINCT anonymous_id FROM ingest_dirty WHERE anonymous_id IS NOT NULL;
@@ -180,48 +227,61 @@ SELECT report_id FROM d_rep
 UNION
 SELECT r.report_id FROM reports r JOIN d_start s ON r.instance_id = s.instance_id AND r.uptime >= s.uptime;
 
+-- The records (and links) of those reports have ids from the lowest first_rid of their parts on: a bound that spares
+-- the scans below every row group of records and links before it (a daily run reads about a day of them).
+SET VARIABLE redo_from = (SELECT coalesce(min(first_rid), 0) FROM parts WHERE ${inSet('report_id', 'd_redo')});
 CREATE OR REPLACE TEMP TABLE d_groups AS
-SELECT DISTINCT day, anonymous_id, version, endpoint, method FROM traffic WHERE ${inSet('report_id', 'd_redo')};
-DELETE FROM traffic WHERE ${inSet('report_id', 'd_redo')};
--- Each record's predecessor (the same endpoint and method in the previous complete report of the instance, by
--- uptime) is found over narrow columns; only the records to redo and their predecessors are then read in full, from
--- a table of their own: joined with the whole of records, the wide counters of every record ever stored would be
--- hashed.
-CREATE OR REPLACE TEMP TABLE d_chain AS
-SELECT * FROM (
-  SELECT r.report_id, c.part, c.endpoint, c.method, r.uptime >= s.uptime AS redo,
-    lag(r.report_id) OVER w AS p_report, lag(c.part) OVER w AS p_part
-  FROM reports r JOIN d_start s USING (instance_id) JOIN records c USING (report_id)
-  WINDOW w AS (PARTITION BY r.instance_id, c.endpoint, c.method ${ORDER}))
-WHERE redo;
-CREATE OR REPLACE TEMP TABLE d_records AS
-SELECT * FROM records WHERE report_id IN (SELECT report_id FROM d_chain UNION SELECT p_report FROM d_chain);
-INSERT INTO traffic
-WITH pairs AS (
-  SELECT r.day, r.anonymous_id, r.instance_id, r.version, r.report_id, c.endpoint, c.method,
-    ${['requests', 'responses', 'aborted'].map(x => `${delta(x)} AS ${x}`).join(', ')},
-    map_from_entries(list_filter(list_transform(map_entries(coalesce(c.status, ${EMPTY_STATUS})),
-      lambda s: {'key': s.key, 'value': s.value - coalesce(p.status[s.key], 0)}), lambda s: s.value <> 0)) AS status,
-    ${deltaList('c.latency_buckets', 'p.latency_buckets', LATENCY_BUCKETS)} AS latency_buckets,
-    ${delta('latency_sum')} AS latency_sum,
-    ${deltaList('c.size_buckets', 'p.size_buckets', SIZE_BUCKETS)} AS size_buckets,
-    ${delta('size_unknown')} AS size_unknown, ${delta('size_sum')} AS size_sum
-  FROM d_chain k JOIN reports r USING (report_id)
-  JOIN d_records c ON c.report_id = k.report_id AND c.part = k.part AND c.endpoint = k.endpoint AND c.method = k.method
-  LEFT JOIN d_records p ON p.report_id = k.p_report AND p.part = k.p_part AND p.endpoint = k.endpoint AND p.method = k.method)
-SELECT * FROM pairs WHERE requests <> 0 OR responses <> 0 OR aborted <> 0;
-INSERT INTO d_groups
-SELECT DISTINCT day, anonymous_id, version, endpoint, method FROM traffic WHERE ${inSet('report_id', 'd_redo')};
+SELECT DISTINCT ${INSTANCE_DAY.join(', ')} FROM links WHERE rid >= getvariable('redo_from') AND ${inSet('report_id', 'd_redo')};
+DELETE FROM links WHERE rid >= getvariable('redo_from') AND ${inSet('report_id', 'd_redo')};
+-- The records of the reports to redo; every link kept for their instances comes before them (its report is below
+-- the instance's d_start), so for each (instance, endpoint, method) only the last one kept can be a predecessor.
+CREATE OR REPLACE TEMP TABLE d_new AS
+SELECT c.rid, r.report_id, c.part, c.endpoint, c.method, r.day, r.anonymous_id, r.instance_id, r.version, r.uptime,
+  coalesce(c.requests, 0) + coalesce(c.responses, 0) + coalesce(c.aborted, 0) AS cum, r.received_at
+FROM reports r JOIN records c USING (report_id) WHERE c.rid >= getvariable('redo_from') AND ${inSet('r.report_id', 'd_redo')};
+CREATE OR REPLACE TEMP TABLE d_prior AS
+SELECT instance_id, endpoint, method, arg_max(rid, {${LINK_ORDER.split(', ').map(c => `'${c}': ${c}`).join(', ')}}) AS rid
+FROM links WHERE instance_id IN (SELECT DISTINCT instance_id FROM d_new) GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE d_links AS
+SELECT ${LINK_COLUMNS} FROM (
+  SELECT *, lag(rid) OVER (PARTITION BY instance_id, endpoint, method ORDER BY fresh, ${LINK_ORDER}) AS prid
+  FROM (SELECT *, true AS fresh FROM d_new UNION ALL BY NAME SELECT *, false AS fresh FROM d_prior))
+WHERE fresh;
+INSERT INTO links SELECT ${LINK_COLUMNS} FROM d_links ORDER BY rid;
+INSERT INTO d_groups SELECT DISTINCT ${INSTANCE_DAY.join(', ')} FROM d_links;
+
+-- Groups are numbered (gid) so that the joins below carry one integer rather than six strings.
+CREATE OR REPLACE TEMP TABLE d_instance_day AS SELECT row_number() OVER () AS gid, * FROM (SELECT DISTINCT * FROM d_groups);
+DELETE FROM daily_instance_traffic t WHERE ${inGroups('t', 'd_instance_day', INSTANCE_DAY)};
+-- Every link of those groups (the day first, which the links of other days fail cheaply), then those that carry
+-- traffic, found over narrow columns; only their counters are then read, once, into the sums.
+CREATE OR REPLACE TEMP TABLE d_group_links AS
+SELECT l.rid, l.prid, g.gid FROM links l JOIN d_instance_day g ON ${sameGroup('l', 'g', INSTANCE_DAY)}
+WHERE ${inSet('l.day', 'd_instance_day')};
+CREATE OR REPLACE TEMP TABLE d_moved AS SELECT * FROM (${linkDeltas('d_group_links', ['gid'], [])});
+INSERT INTO daily_instance_traffic
+WITH sums AS (
+  SELECT gid, sum(requests)::BIGINT AS requests, sum(responses)::BIGINT AS responses,
+    sum(aborted)::BIGINT AS aborted, [${LATENCY_COLUMNS.map(c => `sum(${c})::BIGINT`).join(', ')}] AS latency_buckets,
+    sum(latency_sum) AS latency_sum, [${SIZE_COLUMNS.map(c => `sum(${c})::BIGINT`).join(', ')}] AS size_buckets,
+    sum(size_unknown)::BIGINT AS size_unknown, sum(size_sum) AS size_sum
+  FROM (${linkDeltas('d_moved', ['gid'], COUNTERS)}) GROUP BY gid),
+codes AS (
+  SELECT gid, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status
+  FROM (${linkStatus('d_moved', 'gid')}) GROUP BY gid)
+SELECT ${INSTANCE_DAY.map(c => `g.${c}`).join(', ')}, requests, responses, aborted, coalesce(codes.status, ${EMPTY_STATUS}) AS status,
+  latency_buckets, latency_sum, size_buckets, size_unknown, size_sum
+FROM d_instance_day g JOIN sums s USING (gid) LEFT JOIN codes USING (gid);
 
 CREATE OR REPLACE TEMP TABLE d_daily AS SELECT DISTINCT ${DAILY.join(', ')} FROM d_groups;
 DELETE FROM daily_traffic t WHERE ${inGroups('t', 'd_daily', DAILY)};
 INSERT INTO daily_traffic
-WITH src AS (SELECT * FROM traffic t WHERE ${inGroups('t', 'd_daily', DAILY)}),
+WITH src AS (SELECT * FROM daily_instance_traffic t WHERE ${inGroups('t', 'd_daily', DAILY)}),
 sums AS (
   SELECT day, version, endpoint, method, count(DISTINCT anonymous_id) AS installations, count(DISTINCT instance_id) AS instances,
     sum(requests)::BIGINT AS requests, sum(responses)::BIGINT AS responses, sum(aborted)::BIGINT AS aborted,
-    ${sumList('latency_buckets', LATENCY_BUCKETS)} AS latency_buckets, sum(latency_sum) AS latency_sum,
-    ${sumList('size_buckets', SIZE_BUCKETS)} AS size_buckets, sum(size_unknown)::BIGINT AS size_unknown
+    ${sumList('latency_buckets', LATENCY_COLUMNS.length)} AS latency_buckets, sum(latency_sum) AS latency_sum,
+    ${sumList('size_buckets', SIZE_COLUMNS.length)} AS size_buckets, sum(size_unknown)::BIGINT AS size_unknown
   FROM src GROUP BY ALL),
 codes AS (${statusSums('src', DAILY.join(', '))})
 SELECT day, version, endpoint, method, installations, instances, requests, responses, aborted,
@@ -231,17 +291,16 @@ FROM sums LEFT JOIN codes USING (day, version, endpoint, method);
 CREATE OR REPLACE TEMP TABLE d_installation AS SELECT DISTINCT ${PER_INSTALLATION.join(', ')} FROM d_groups;
 DELETE FROM installation_traffic t WHERE ${inGroups('t', 'd_installation', PER_INSTALLATION)};
 INSERT INTO installation_traffic
-WITH src AS (SELECT * FROM traffic t WHERE ${inGroups('t', 'd_installation', PER_INSTALLATION)}),
+WITH src AS (SELECT * FROM daily_instance_traffic t WHERE ${inGroups('t', 'd_installation', PER_INSTALLATION)}),
 sums AS (
   SELECT anonymous_id, version, endpoint, method, min(day) AS first_day, max(day) AS last_day,
     sum(requests)::BIGINT AS requests, sum(responses)::BIGINT AS responses, sum(aborted)::BIGINT AS aborted,
-    ${sumList('latency_buckets', LATENCY_BUCKETS)} AS latency_buckets, ${sumList('size_buckets', SIZE_BUCKETS)} AS size_buckets
+    ${sumList('latency_buckets', LATENCY_COLUMNS.length)} AS latency_buckets, ${sumList('size_buckets', SIZE_COLUMNS.length)} AS size_buckets
   FROM src GROUP BY ALL),
 codes AS (${statusSums('src', PER_INSTALLATION.join(', '))})
 SELECT s.anonymous_id, s.version, s.endpoint, s.method, first_day, last_day, requests, responses, aborted,
   coalesce(codes.status, ${EMPTY_STATUS}) AS status, latency_buckets, size_buckets, coalesce(codes.errors_5xx, 0) AS errors_5xx
-FROM sums s LEFT JOIN codes ON codes.anonymous_id IS NOT DISTINCT FROM s.anonymous_id AND codes.version = s.version
-  AND codes.endpoint = s.endpoint AND codes.method = s.method;
+FROM sums s LEFT JOIN codes ON ${sameGroup('codes', 's', PER_INSTALLATION)};
 
 DELETE FROM ingest_dirty;
 `

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import createError from '@fastify/error'
+import { checkModel } from './db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
 import type { Stats } from './stats-types'
@@ -25,6 +26,7 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
   try {
     const connection = await instance.connect()
     try {
+      await checkModel(connection, dbPath)
       stats = await buildStats(connection, k)
     } finally {
       connection.closeSync()

@@ -101,7 +101,7 @@ async function endpointsOf (connection: DuckDBConnection, floor: Floor, installa
   return {
     usage: floor.rows(usage),
     requestsPerDay: (await query(connection, `SELECT day::VARCHAR AS day, count(DISTINCT anonymous_id) AS installations, sum(requests) AS requests
-      FROM traffic GROUP BY day ORDER BY day`))
+      FROM daily_instance_traffic GROUP BY day ORDER BY day`))
       .map(r => ({ day: str(r.day), installations: floor.count(num(r.installations)), requests: floor.when(num(r.installations), num(r.requests)) })),
     methods: floor.rows(methods)
   }

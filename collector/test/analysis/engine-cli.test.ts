@@ -15,9 +15,10 @@ test('simulate, ingest and export from the command line', async t => {
   t.equal(await runAnalysisCommand('simulate', ['--installations', '1', '--days', '1', '--out', dir, '--seed', '4', '--start', '2026-02-01', '--schema-version', '1'], io), 0)
   t.match(io.text.out, /events \(.* MB uncompressed\) in 1 files; \d+ requests delivered/)
   const db = join(dir, 'fleet.duckdb')
-  t.equal(await runAnalysisCommand('ingest', [dir, '--db', db], io), 0)
+  t.equal(await runAnalysisCommand('ingest', [dir, '--db', db, '--memory-limit', '512MB'], io), 0)
   t.match(io.text.out, /new events \(\d+ duplicates, 0 skipped\) from 1 files/)
-  t.match(io.text.err, /ingest: 1\/1 files, \d+ lines, \d+ new events, [\d.]+ MB\/s/, 'progress goes to stderr')
+  t.match(io.text.err, /ingest: 1\/1 files, \d+ lines, \d+ new events, [\d.]+ MB\/s\n.*ingest: \d+ new events loaded; updating the derived tables\n/s, 'progress goes to stderr')
+  t.match(io.text.out, /in [\d.]+ s \([\d.]+ s of it updating the derived tables\)/)
   t.equal(await runAnalysisCommand('export', ['--parquet', join(dir, 'pq'), '--db', db], io), 0)
   t.ok(existsSync(join(dir, 'pq', 'daily_traffic.parquet')))
 })
@@ -39,7 +40,8 @@ const bad: Array<[string, string[], RegExp]> = [
   ['ingest', ['--db', 'x.duckdb'], /"<dir>" must be at least one data directory/],
   ['ingest', ['dir'], /flag "--db" must be given/],
   ['ingest', ['dir', '--db'], /flag "--db <value>" must be given a value/],
-  ['ingest', ['dir', '--bd', 'x'], /unknown flag "--bd"; expected one of: --db/],
+  ['ingest', ['dir', '--bd', 'x'], /unknown flag "--bd"; expected one of: --db, --memory-limit/],
+  ['ingest', ['dir', '--db', 'x', '--memory-limit', 'lots'], /flag "--memory-limit" must be a size such as 512MB or 2GB; received "lots"/],
   ['export', ['--db', 'x.duckdb'], /flag "--parquet" must be given/],
   ['export', ['stray', '--db', 'x'], /must be a flag with a value \(no positional arguments\)/],
   ['simulate', ['--installations', 'many', '--days', '1', '--out', 'o'], /flag "--installations" must be an integer >= 1; received "many"/],

@@ -8,8 +8,8 @@ import { App, anonymousId, append, stored } from './helpers/events'
 // The derived tables are updated incrementally (only what new events can change); this proves that ingesting a
 // fleet's files in several runs, split anywhere, gives exactly the tables one run gives.
 
-const TABLES = ['events', 'parts', 'records', 'installations', 'instances', 'activity', 'reports', 'traffic',
-  'daily_traffic', 'installation_traffic', 'memory_by_version']
+const TABLES = ['events', 'parts', 'records', 'record_status', 'installations', 'instances', 'activity', 'reports', 'links',
+  'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version']
 
 interface Line { line: string, day: string, file: string }
 

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type Test } from 'tap'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { openDatabase, rows } from '../../lib/analysis/db'
+import { exportParquet } from '../../lib/analysis/export'
 import { ingest } from '../../lib/analysis/ingest'
+import { buildReport } from '../../lib/analysis/report'
 import { App, anonymousId, append, stored } from './helpers/events'
 
 const DAY = '2026-03-01'
@@ -182,15 +185,16 @@ test('Segment S3 lines: extra fields tolerated, the write key stored nowhere; mi
   t.notOk((await query(t, db, 'SELECT string_agg(properties::VARCHAR) AS p FROM events'))[0].p?.toString().includes(writeKey))
 })
 
-test('progress is reported per chunk handed to DuckDB: files, lines, events and rate', async t => {
+test('progress is reported per chunk handed to DuckDB (files, lines, events and rate), then once as the update starts', async t => {
   const dir = t.testdir()
   const db = join(dir, 'fleet.duckdb')
   const app = new App(anonymousId('progress'), '1.0.0')
   for (let i = 0; i < 3; i++) append(dir, DAY, app.serve('/x', 'GET', 1).report().map(e => stored(e, at('06:00:00'))))
-  const seen: number[] = []
-  const summary = await ingest([dir], db, { chunkBytes: 1, onProgress: p => seen.push(p.events) })
-  t.same(seen, [1, 2, 3, 3])
+  const seen: string[] = []
+  const summary = await ingest([dir], db, { chunkBytes: 1, onProgress: p => seen.push(`${p.phase} ${p.events}`) })
+  t.same(seen, ['load 1', 'load 2', 'load 3', 'load 3', 'update 3'])
   t.ok(summary.rate > 0)
+  t.ok(summary.updateSeconds > 0 && summary.updateSeconds < summary.seconds, 'the update is timed apart')
   t.equal(summary.reports, 3)
   t.equal(summary.installations, 1)
 })
@@ -215,11 +219,14 @@ test('values of the wrong type are stored as NULL and never fail the load; the r
   ]
   append(dir, DAY, [stored(report, at('09:00:00')), stored(noUptime, at('09:00:00')), ...odd.map(e => JSON.stringify(e))])
   await ingest([dir], db)
-  t.same(await query(t, db, 'SELECT endpoint, method, requests, status, latency_buckets[1] AS l1, size_buckets[1] AS s1 FROM records ORDER BY endpoint, method'), [
-    { endpoint: '/no-latency', method: 'GET', requests: '2', status: null, l1: null, s1: null },
-    { endpoint: '/no-latency', method: 'PUT', requests: '1', status: null, l1: null, s1: null },
-    { endpoint: '/ok', method: 'GET', requests: '4', status: [{ key: '201', value: '4' }, { key: '503', value: '0' }], l1: '0', s1: '0' }
+  t.same(await query(t, db, 'SELECT endpoint, method, requests, l1, s1 FROM records ORDER BY endpoint, method'), [
+    { endpoint: '/no-latency', method: 'GET', requests: '2', l1: null, s1: null },
+    { endpoint: '/no-latency', method: 'PUT', requests: '1', l1: null, s1: null },
+    { endpoint: '/ok', method: 'GET', requests: '4', l1: '0', s1: '0' }
   ])
+  t.same(await query(t, db, 'SELECT endpoint, code, n FROM record_status JOIN records USING (rid) ORDER BY endpoint, code'), [
+    { endpoint: '/ok', code: '201', n: '4' }, { endpoint: '/ok', code: '503', n: '0' }
+  ], 'only integer counts are stored')
   t.same(await query(t, db, 'SELECT report_id, rss FROM parts'), [{ report_id: (properties.reportId as string), rss: null }], 'a part without a numeric uptime is no part')
   t.same(await query(t, db, 'SELECT message_id, kind, anonymous_id, instance_id, schema_version, properties FROM events WHERE message_id IN (\'no-traits\', \'odd-track\', \'no-type\') ORDER BY message_id'), [
     { message_id: 'no-traits', kind: 'identify', anonymous_id: app.anonymousId, instance_id: null, schema_version: null, properties: null },
@@ -227,4 +234,33 @@ test('values of the wrong type are stored as NULL and never fail the load; the r
     { message_id: 'odd-track', kind: null, anonymous_id: null, instance_id: null, schema_version: null, properties: '["x"]' }
   ])
   t.equal(await total(t, db, 'daily_traffic'), 7)
+})
+
+test('a database whose tables are of another model version is refused by ingest, export and report, and left as it was', async t => {
+  const dir = t.testdir()
+  const older = join(dir, 'older.duckdb')
+  const newer = join(dir, 'newer.duckdb')
+  for (const [file, sql] of [[older, 'CREATE TABLE events (message_id VARCHAR)'], [newer, 'CREATE TABLE events (message_id VARCHAR); CREATE TABLE ingest_model (version INTEGER); INSERT INTO ingest_model VALUES (99)']]) {
+    const instance = await DuckDBInstance.create(file)
+    const connection = await instance.connect()
+    await connection.run(sql)
+    connection.closeSync()
+    instance.closeSync()
+  }
+  const refused = (file: string, found: number): { code: string, message: RegExp } => ({ code: 'FST_TELEMETRY_COLLECTOR_DATABASE_MODEL', message: new RegExp(`"${file.replaceAll('/', '\\/')}" holds tables of model ${found}, this collector reads and writes model 2; ingest the stored files into a new database file`) })
+  await t.rejects(ingest([dir], older), refused(older, 1))
+  await t.rejects(exportParquet(older, join(dir, 'parquet')), refused(older, 1))
+  await t.rejects(buildReport(older, join(dir, 'site')), refused(older, 1))
+  await t.rejects(ingest([dir], newer), refused(newer, 99))
+  const instance = await DuckDBInstance.create(older)
+  const connection = await instance.connect()
+  t.same((await connection.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")).getRowObjectsJson(), [{ table_name: 'events' }], 'nothing was added to it')
+  connection.closeSync()
+  instance.closeSync()
+})
+
+test('openDatabase sets DuckDB\'s memory limit when given one', async t => {
+  const db = await openDatabase(join(t.testdir(), 'fleet.duckdb'), '300MB')
+  t.teardown(() => db.close())
+  t.same(await rows(db.connection, "SELECT current_setting('memory_limit') AS m"), [{ m: '286.1 MiB' }])
 })

@@ -2,6 +2,7 @@
 // the report is tested against figures computed by hand. The roll-ups are derived here the way the contract
 // defines them.
 import { DuckDBInstance } from '@duckdb/node-api'
+import { MODEL_VERSION } from '../../../lib/analysis/model'
 
 export interface InstanceSpec {
   instanceId: string
@@ -72,7 +73,10 @@ export async function createFleetDb (path: string, fleet: FleetSpec): Promise<vo
     FROM traffic GROUP BY ALL`)
   await run(`CREATE TABLE daily_traffic AS SELECT day, version, endpoint, method, count(DISTINCT anonymous_id) AS installations, count(DISTINCT instance_id) AS instances,
     sum(requests) AS requests, sum(responses) AS responses, sum(aborted) AS aborted, ${sums('latency_buckets', 14)} AS latency_buckets FROM traffic GROUP BY ALL`)
+  await run(`CREATE TABLE daily_instance_traffic AS SELECT day, anonymous_id, instance_id, version, endpoint, method, sum(requests) AS requests,
+    sum(responses) AS responses, sum(aborted) AS aborted, ${sums('latency_buckets', 14)} AS latency_buckets FROM traffic GROUP BY ALL`)
   await run('CREATE VIEW memory_by_version AS SELECT day, version, anonymous_id, rss, heap_used FROM reports')
+  await run(`CREATE TABLE ingest_model AS SELECT ${MODEL_VERSION} AS version`)
   c.closeSync()
   db.closeSync()
 }
