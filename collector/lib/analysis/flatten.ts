@@ -2,8 +2,8 @@ import { DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-ap
 import { StagedTable } from './stage'
 
 // An event parsed in Node becomes rows of staged tables: the event, its report part (telemetry only), one row per
-// (endpoint, method) metrics record of the part and one per status code of such a record. Only named fields are read, so nothing else a line
-// carries (Segment's `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
+// (endpoint, method) metrics record of the part and one per status code of such a record. Only named fields are
+// read, so nothing else a line carries (Segment's `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
 
 export const LATENCY_BUCKETS = 14
 export const SIZE_BUCKETS = 10

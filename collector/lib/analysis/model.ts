@@ -6,8 +6,9 @@ import { LATENCY_COLUMNS, SIZE_COLUMNS } from './flatten'
 const STATUS = 'MAP(VARCHAR, BIGINT)'
 const EMPTY_STATUS = 'MAP {}::MAP(VARCHAR, BIGINT)'
 
-/** A record's cumulative counters, flat: what the delta between a record and its predecessor subtracts. */
+/** What a row of `traffic` is keyed by. */
 const TRAFFIC_KEYS = ['day', 'anonymous_id', 'instance_id', 'version', 'report_id', 'endpoint', 'method']
+/** A record's cumulative counters, flat: what the delta between a record and its predecessor subtracts. */
 const COUNTERS = ['requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS]
 
 /** The condition that a link (record c, predecessor p) carries traffic: requests, responses or aborts since p. */
@@ -25,6 +26,9 @@ const linkDeltas = (links: string, carry: string[], counters: string[]): string 
  * Per (…by) group of the links of `links` and status code, the records' counts minus their predecessors', where
  * it is not 0: one signed pass over the narrow record_status table.
  */
+/** The per-code counts `code`, `n` of each group as a MAP, codes in order. */
+const STATUS_MAP = "map_from_entries(list({'key': code, 'value': n} ORDER BY code))"
+
 const linkStatus = (links: string, by: string): string => `
   SELECT ${by}, code, sum(n)::BIGINT AS n FROM (
     SELECT k.${by}, s.code, s.n FROM ${links} k JOIN record_status s ON s.rid = k.rid
@@ -37,8 +41,8 @@ export const MODEL_VERSION = 2
 
 export const SCHEMA = `
 SET TimeZone = 'UTC';
--- DuckDB checkpoints whenever its write-ahead log passes 16 MB, so every chunk an ingest commits rewrote the
--- database's indexes; the log may grow over one run instead, and closing the database checkpoints once.
+-- DuckDB checkpoints whenever its write-ahead log passes 16 MB, so every chunk an ingest commits checkpointed the
+-- whole database; the log may grow over one run instead, and closing the database checkpoints once.
 SET checkpoint_threshold = '16GB';
 -- events.message_id and parts (report_id, part) are unique because LOAD only inserts what is not stored yet; no
 -- index enforces it, since keeping one cost every load and every checkpoint about a second at 30 days.
@@ -85,7 +89,7 @@ SELECT day, anonymous_id, instance_id, version, report_id, endpoint, method, req
   coalesce(status, ${EMPTY_STATUS}) AS status, [${LATENCY_COLUMNS.join(', ')}] AS latency_buckets, latency_sum,
   [${SIZE_COLUMNS.join(', ')}] AS size_buckets, size_unknown, size_sum
 FROM (${linkDeltas('links', TRAFFIC_KEYS, COUNTERS)}) d
-LEFT JOIN (SELECT rid, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status FROM (${linkStatus('links', 'rid')}) GROUP BY rid)
+LEFT JOIN (SELECT rid, ${STATUS_MAP} AS status FROM (${linkStatus('links', 'rid')}) GROUP BY rid)
   USING (rid);
 CREATE OR REPLACE VIEW memory_by_version AS
 SELECT day, version, anonymous_id, rss, heap_used FROM reports WHERE rss IS NOT NULL OR heap_used IS NOT NULL;
@@ -142,18 +146,19 @@ function sumList (column: string, length: number): string {
 
 /** Per-key status counts, summed over the rows of each group of `by`, as a MAP. */
 function statusSums (from: string, by: string): string {
-  return `SELECT ${by}, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status,
+  return `SELECT ${by}, ${STATUS_MAP} AS status,
     coalesce(sum(n) FILTER (WHERE code LIKE '5__'), 0)::BIGINT AS errors_5xx
   FROM (SELECT ${by}, s.key AS code, sum(s.value)::BIGINT AS n FROM ${from}, unnest(map_entries(status)) AS t(s) GROUP BY ALL)
   GROUP BY ALL`
 }
 
 const inSet = (column: string, set: string): string => `${column} IN (SELECT ${column.replace(/^\w+\./, '')} FROM ${set})`
-/** Rows of `table` whose (…columns) group is in `set` (anonymous_id may be NULL: compared as not distinct). */
-const inGroups = (alias: string, set: string, columns: string[]): string =>
-  `EXISTS (SELECT 1 FROM ${set} g WHERE ${columns.map(c => `g.${c} IS NOT DISTINCT FROM ${alias}.${c}`).join(' AND ')})`
-/** The join condition of two relations on the (…columns) group. */
+/** The join condition of two relations on the (…columns) group (anonymous_id may be NULL: compared as not distinct). */
 const sameGroup = (a: string, b: string, columns: string[]): string => columns.map(c => `${a}.${c} IS NOT DISTINCT FROM ${b}.${c}`).join(' AND ')
+/** Rows of `alias` whose (…columns) group is in `set`. */
+const inGroups = (alias: string, set: string, columns: string[]): string => `EXISTS (SELECT 1 FROM ${set} g WHERE ${sameGroup('g', alias, columns)})`
+/** `[sum(columns[0]), …]`: flat counters summed into a list. */
+const sumEach = (columns: string[]): string => `[${columns.map(c => `sum(${c})::BIGINT`).join(', ')}]`
 
 const INSTANCE_DAY = ['day', 'anonymous_id', 'instance_id', 'version', 'endpoint', 'method']
 const DAILY = ['day', 'version', 'endpoint', 'method']
@@ -208,7 +213,7 @@ UNION
 SELECT report_id FROM parts WHERE instance_id IN (
   SELECT n.instance_id FROM instances n LEFT JOIN d_old_version o USING (instance_id)
   WHERE ${inSet('n.instance_id', 'd_inst')} AND o.version IS DISTINCT FROM n.version);
--- Where each instance's traffic must be recomputed from: the lowest uptime of a report replaced, before or after.
+-- Where each instance's links must be recomputed from: the lowest uptime of a report replaced, before or after.
 CREATE OR REPLACE TEMP TABLE d_from AS SELECT instance_id, uptime FROM reports WHERE ${inSet('report_id', 'd_rep')};
 DELETE FROM reports WHERE ${inSet('report_id', 'd_rep')};
 INSERT INTO reports
@@ -223,7 +228,7 @@ FROM r LEFT JOIN instances i USING (instance_id)
 WHERE r.arrived = r.parts AND r.min_parts = r.parts AND r.last_part = r.parts;
 INSERT INTO d_from SELECT instance_id, uptime FROM reports WHERE ${inSet('report_id', 'd_rep')};
 CREATE OR REPLACE TEMP TABLE d_start AS SELECT instance_id, min(uptime) AS uptime FROM d_from GROUP BY instance_id;
--- The reports whose traffic rows are replaced: those gone or changed, and every later one of the same instance.
+-- The reports whose links are replaced: those gone or changed, and every later one of the same instance.
 CREATE OR REPLACE TEMP TABLE d_redo AS
 SELECT report_id FROM d_rep
 UNION
@@ -264,12 +269,12 @@ CREATE OR REPLACE TEMP TABLE d_moved AS SELECT * FROM (${linkDeltas('d_group_lin
 INSERT INTO daily_instance_traffic
 WITH sums AS (
   SELECT gid, sum(requests)::BIGINT AS requests, sum(responses)::BIGINT AS responses,
-    sum(aborted)::BIGINT AS aborted, [${LATENCY_COLUMNS.map(c => `sum(${c})::BIGINT`).join(', ')}] AS latency_buckets,
-    sum(latency_sum) AS latency_sum, [${SIZE_COLUMNS.map(c => `sum(${c})::BIGINT`).join(', ')}] AS size_buckets,
+    sum(aborted)::BIGINT AS aborted, ${sumEach(LATENCY_COLUMNS)} AS latency_buckets,
+    sum(latency_sum) AS latency_sum, ${sumEach(SIZE_COLUMNS)} AS size_buckets,
     sum(size_unknown)::BIGINT AS size_unknown, sum(size_sum) AS size_sum
   FROM (${linkDeltas('d_moved', ['gid'], COUNTERS)}) GROUP BY gid),
 codes AS (
-  SELECT gid, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status
+  SELECT gid, ${STATUS_MAP} AS status
   FROM (${linkStatus('d_moved', 'gid')}) GROUP BY gid)
 SELECT ${INSTANCE_DAY.map(c => `g.${c}`).join(', ')}, requests, responses, aborted, coalesce(codes.status, ${EMPTY_STATUS}) AS status,
   latency_buckets, latency_sum, size_buckets, size_unknown, size_sum
