@@ -1,9 +1,10 @@
 import { DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api'
 import { StagedTable } from './stage'
 
-// An event parsed in Node becomes rows of staged tables: the event, its report part (telemetry only), one row per
-// (endpoint, method) metrics record of the part and one per status code of such a record. Only named fields are
-// read, so nothing else a line carries (Segment's `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
+// An event parsed in Node becomes rows: of staged tables for the event and its report part (telemetry only), and,
+// appended straight to `records` and `record_status`, one row per (endpoint, method) metrics record of the part and
+// one per status code of such a record. Only named fields are read, so nothing else a line carries (Segment's
+// `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
 
 export const LATENCY_BUCKETS = 14
 export const SIZE_BUCKETS = 10
@@ -11,18 +12,20 @@ export const SIZE_BUCKETS = 10
 type Column = [name: string, type: typeof VARCHAR | typeof DOUBLE | typeof INTEGER]
 const numbers = (...names: string[]): Column[] => names.map(name => [name, DOUBLE])
 
-// Numbers are staged as DOUBLE (JSON numbers are doubles) and cast to BIGINT by the load query.
+// Numbers are staged as DOUBLE (JSON numbers are doubles) and cast to BIGINT by the load query or, for records, by
+// the appender.
 const EVENT_COLUMNS: Column[] = [['seq', INTEGER], ['message_id', VARCHAR], ['source_id', VARCHAR], ['kind', VARCHAR],
   ['anonymous_id', VARCHAR], ['instance_id', VARCHAR], ['schema_version', INTEGER], ['received_ms', DOUBLE], ['properties', VARCHAR]]
+// A part's records have the ids first_rid … first_rid + records - 1.
 const PART_COLUMNS: Column[] = [['seq', INTEGER], ['report_id', VARCHAR], ['part', INTEGER], ['parts', INTEGER],
-  ['instance_id', VARCHAR], ['anonymous_id', VARCHAR], ['schema_version', INTEGER], ...numbers('uptime', 'received_ms', 'rss', 'heap_used')]
+  ['instance_id', VARCHAR], ['anonymous_id', VARCHAR], ['schema_version', INTEGER], ...numbers('uptime', 'received_ms', 'rss', 'heap_used', 'first_rid'),
+  ['records', INTEGER]]
 export const LATENCY_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `l${i + 1}`)
 export const SIZE_COLUMNS = Array.from({ length: SIZE_BUCKETS }, (_, i) => `s${i + 1}`)
-// `rec` numbers the records of a stage in the order read, which orders their ids (`records.rid`) in the load.
-const RECORD_COLUMNS: Column[] = [['seq', INTEGER], ['rec', INTEGER], ['key', INTEGER],
+// The columns of `records` and `record_status` (model.ts), in their order.
+const RECORD_COLUMNS: Column[] = [['rid', DOUBLE], ['report_id', VARCHAR], ['part', INTEGER], ['endpoint', VARCHAR], ['method', VARCHAR],
   ...numbers('requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS)]
-const STATUS_COLUMNS: Column[] = [['rec', INTEGER], ['code', VARCHAR], ['n', DOUBLE]]
-const KEY_COLUMNS: Column[] = [['key', INTEGER], ['endpoint', VARCHAR], ['method', VARCHAR]]
+const STATUS_COLUMNS: Column[] = [['rid', DOUBLE], ['code', VARCHAR], ['n', DOUBLE]]
 
 type Json = Record<string, unknown>
 
@@ -30,39 +33,26 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 const text = (value: unknown): string | null => typeof value === 'string' ? value : null
 const number = (value: unknown): number | null => typeof value === 'number' && Number.isFinite(value) ? value : null
 const int32 = (value: unknown): number | null => Number.isInteger(value) && Math.abs(value as number) < 2 ** 31 ? value as number : null
+/** A number the appender's cast to BIGINT takes (a value it cannot take would fail the whole append). */
+const count = (value: unknown): number | null => typeof value === 'number' && Math.abs(value) < 2 ** 63 ? value : null
+
+/** The next record id, shared by the stages of a run so that ids follow the order records were read in. */
+export interface RecordIds { next: number }
 
 export class Stage {
   private seq = 0
-  private rec = 0
-  /** endpoint -> method -> key of the (endpoint, method) pair, staged once per run in `staged_keys`. */
-  private readonly keys = new Map<string, Map<string, number>>()
-  private keyCount = 0
 
-  private constructor (readonly connection: DuckDBConnection, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly statuses: StagedTable, readonly pairs: StagedTable) {}
+  private constructor (readonly connection: DuckDBConnection, private readonly ids: RecordIds, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly statuses: StagedTable) {}
 
-  static async create (connection: DuckDBConnection): Promise<Stage> {
+  static async create (connection: DuckDBConnection, ids: RecordIds): Promise<Stage> {
     return new Stage(
       connection,
+      ids,
       await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
       await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
-      await StagedTable.create(connection, 'staged_records', RECORD_COLUMNS),
-      await StagedTable.create(connection, 'staged_status', STATUS_COLUMNS),
-      await StagedTable.create(connection, 'staged_keys', KEY_COLUMNS)
+      await StagedTable.into(connection, 'records', RECORD_COLUMNS),
+      await StagedTable.into(connection, 'record_status', STATUS_COLUMNS)
     )
-  }
-
-  private key (endpoint: string, method: string): number {
-    let methods = this.keys.get(endpoint)
-    if (methods === undefined) this.keys.set(endpoint, methods = new Map())
-    let key = methods.get(method)
-    if (key === undefined) {
-      methods.set(method, key = this.keyCount++)
-      this.pairs.put(0, key)
-      this.pairs.put(1, endpoint)
-      this.pairs.put(2, method)
-      this.pairs.next()
-    }
-    return key
   }
 
   /** Stages one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
@@ -108,11 +98,14 @@ export class Stage {
     p.put(8, receivedMs)
     p.put(9, number(memory.rss))
     p.put(10, number(memory.heapUsed))
+    const first = this.ids.next
+    if (isObject(props.paths)) this.addRecords(reportId, part, props.paths)
+    p.put(11, first)
+    p.put(12, this.ids.next - first)
     p.next()
-    if (isObject(props.paths)) this.addRecords(seq, props.paths)
   }
 
-  private addRecords (seq: number, paths: Json): void {
+  private addRecords (reportId: string, part: number, paths: Json): void {
     const r = this.records
     for (const endpoint in paths) {
       const entry = paths[endpoint]
@@ -123,45 +116,47 @@ export class Stage {
         if (!isObject(record)) continue
         const latency = isObject(record.latency) ? record.latency : {}
         const size = isObject(record.size) ? record.size : {}
-        const rec = this.rec++
-        r.put(0, seq)
-        r.put(1, rec)
-        r.put(2, this.key(endpoint, method))
-        r.put(3, number(record.requests))
-        r.put(4, number(record.responses))
-        r.put(5, number(record.aborted))
-        r.put(6, number(latency.sum))
-        r.put(7, number(size.unknown))
-        r.put(8, number(size.sum))
+        const rid = this.ids.next++
+        r.put(0, rid)
+        r.put(1, reportId)
+        r.put(2, part)
+        r.put(3, endpoint)
+        r.put(4, method)
+        r.put(5, count(record.requests))
+        r.put(6, count(record.responses))
+        r.put(7, count(record.aborted))
+        r.put(8, number(latency.sum))
+        r.put(9, count(size.unknown))
+        r.put(10, number(size.sum))
         const lb = Array.isArray(latency.buckets) ? latency.buckets : []
-        for (let i = 0; i < LATENCY_BUCKETS; i++) r.put(9 + i, number(lb[i]))
+        for (let i = 0; i < LATENCY_BUCKETS; i++) r.put(11 + i, count(lb[i]))
         const sb = Array.isArray(size.buckets) ? size.buckets : []
-        for (let i = 0; i < SIZE_BUCKETS; i++) r.put(9 + LATENCY_BUCKETS + i, number(sb[i]))
+        for (let i = 0; i < SIZE_BUCKETS; i++) r.put(11 + LATENCY_BUCKETS + i, count(sb[i]))
         r.next()
-        if (isObject(record.status)) this.addStatus(rec, record.status)
+        if (isObject(record.status)) this.addStatus(rid, record.status)
       }
     }
   }
 
   /** The counts that are integers (what a BIGINT holds), one row per status code. */
-  private addStatus (rec: number, status: Json): void {
+  private addStatus (rid: number, status: Json): void {
     const s = this.statuses
     for (const code in status) {
       const n = status[code]
       if (!Number.isSafeInteger(n)) continue
-      s.put(0, rec)
+      s.put(0, rid)
       s.put(1, code)
       s.put(2, n as number)
       s.next()
     }
   }
 
-  /** Makes every staged row visible to the load query. */
+  /** Makes every staged row visible to the load query (and appends the records and their status codes). */
   flush (): void {
-    for (const table of [this.events, this.parts, this.records, this.statuses, this.pairs]) table.flush()
+    for (const table of [this.events, this.parts, this.records, this.statuses]) table.flush()
   }
 
   close (): void {
-    for (const table of [this.events, this.parts, this.records, this.statuses, this.pairs]) table.close()
+    for (const table of [this.events, this.parts, this.records, this.statuses]) table.close()
   }
 }

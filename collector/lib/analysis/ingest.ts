@@ -3,7 +3,7 @@ import { listFiles, readMembers, type StoredFile, type TornMember } from '../rea
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { openDatabase, rows } from './db'
 import { Stage } from './flatten'
-import { LOAD, UPDATE, upsertFile } from './model'
+import { dropUncommitted, load as loadStage, NEXT_RID, UPDATE, upsertFile } from './model'
 
 export interface IngestProgress {
   /** Stored files found under the given directories, and how many of them were read so far. */
@@ -67,8 +67,10 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   const chunkBytes = options.chunkBytes ?? 16 * 1024 * 1024
   const db = await openDatabase(dbPath, options.memoryLimit)
   const loader = await db.instance.connect()
+  const ids = { next: await count(db.connection, NEXT_RID) }
+  await db.connection.run(dropUncommitted(ids.next))
   // Two stages on two connections: Node parses into one while DuckDB loads the other.
-  const stages = [await Stage.create(db.connection), await Stage.create(loader)]
+  const stages = [await Stage.create(db.connection, ids), await Stage.create(loader, ids)]
   let stage = stages[0]
   let loading = Promise.resolve()
   const skipped: TornMember[] = []
@@ -77,6 +79,8 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   /** Files read into the stage since the last load, with the offset reached. */
   let touched = new Map<string, Pending>()
   let staged = 0
+  /** The id of the first record staged since the last flush. */
+  let firstRid = ids.next
 
   const report = (): void => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
@@ -84,14 +88,11 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     options.onProgress?.({ ...progress })
   }
 
-  // The staged rows and the offsets of the files they came from are committed together.
-  const load = async ({ connection }: Stage, files: Pending[]): Promise<void> => {
-    await connection.run('BEGIN TRANSACTION')
-    progress.events += await count(connection, LOAD)
-    for (const { stored, offset, size } of files) {
-      await connection.run(upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
-    }
-    await connection.run('COMMIT')
+  // The staged rows and the offsets of the files they came from are committed together, in one call: DuckDB goes on
+  // with the next statement without waiting for Node, whose thread is busy parsing the next chunk.
+  const load = async ({ connection }: Stage, files: Pending[], from: number, to: number): Promise<void> => {
+    const offsets = files.map(({ stored, offset, size }) => upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
+    progress.events += await count(connection, ['BEGIN TRANSACTION', loadStage(from, to), ...offsets, 'COMMIT', 'SELECT count(*) AS n FROM fresh'].join(';\n'))
     report()
   }
 
@@ -101,9 +102,11 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     touched = new Map()
     staged = 0
     stage.flush()
+    const from = firstRid
+    const to = firstRid = ids.next
     const previous = loading
     const full = stage
-    loading = previous.then(async () => { await load(full, files) })
+    loading = previous.then(async () => { await load(full, files, from, to) })
     stage = full === stages[0] ? stages[1] : stages[0]
     await previous
   }

@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS records (
   aborted BIGINT, latency_sum DOUBLE, size_unknown BIGINT, size_sum DOUBLE,
   ${[...LATENCY_COLUMNS, ...SIZE_COLUMNS].map(c => `${c} BIGINT`).join(', ')});
 CREATE TABLE IF NOT EXISTS record_status (rid BIGINT, code VARCHAR, n BIGINT);
+-- Records are appended before the load that commits their parts: those with ids from next_rid on are not committed.
+-- (In a database of an earlier release every record is committed.)
+CREATE TABLE IF NOT EXISTS ingest_state (next_rid BIGINT);
+INSERT INTO ingest_state SELECT n FROM (SELECT coalesce(max(rid), 0) + 1 AS n FROM records) WHERE NOT EXISTS (SELECT 1 FROM ingest_state);
 CREATE TABLE IF NOT EXISTS ingest_files (
   file VARCHAR PRIMARY KEY, source_id VARCHAR, received_day BIGINT, "offset" BIGINT, size BIGINT, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ingest_dirty (anonymous_id VARCHAR, instance_id VARCHAR, report_id VARCHAR);
@@ -103,12 +107,13 @@ const bigint = (column: string): string => `TRY_CAST(${column} AS BIGINT)`
 const timestamp = (ms: string): string => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`
 
 /**
- * Moves what the staged tables hold (see flatten.ts) into events, parts and records: events new by messageId (the
- * first staged copy wins), parts new by (reportId, part), their records; the installations and instances of the new
- * events are remembered in ingest_dirty, in the same transaction, for the derived tables to catch up. Returns the
- * number of new events as column n.
+ * Moves what the staged tables hold (see flatten.ts) into events and parts: events new by messageId (the first
+ * staged copy wins), parts new by (reportId, part). The stage's records, ids `from` to `to` - 1, were appended to
+ * records and record_status already; those of parts not new are deleted, and ingest_state moves past `to`, in the same
+ * transaction. The installations and instances of the new events are remembered in ingest_dirty for the derived
+ * tables to catch up. The new events are left in the temporary table `fresh`.
  */
-export const LOAD = `
+export const load = (from: number, to: number): string => `
 CREATE OR REPLACE TEMP TABLE fresh AS
 SELECT seq, message_id, source_id, kind, anonymous_id, instance_id, schema_version, ${timestamp('received_ms')} AS received_at, properties
 FROM staged_events s WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id)
@@ -120,24 +125,28 @@ CREATE OR REPLACE TEMP TABLE fresh_parts AS
 SELECT p.* FROM staged_parts p SEMI JOIN fresh f ON p.seq = f.seq
 WHERE NOT EXISTS (SELECT 1 FROM parts o WHERE o.report_id = p.report_id AND o.part = p.part)
 QUALIFY row_number() OVER (PARTITION BY report_id, part ORDER BY seq) = 1;
--- Record ids follow the order records were read in, so the records of a day sit together in the table's row groups
--- (and those of a part are consecutive: a part keeps the first, to find its records by a range of ids).
-CREATE OR REPLACE TEMP TABLE fresh_records AS
-SELECT (SELECT coalesce(max(rid), 0) FROM records) + row_number() OVER (ORDER BY r.rec) AS rid, r.rec, r.seq, p.report_id,
-  p.part, k.endpoint, k.method, ${bigint('r.requests')} AS requests, ${bigint('r.responses')} AS responses,
-  ${bigint('r.aborted')} AS aborted, r.latency_sum, ${bigint('r.size_unknown')} AS size_unknown, r.size_sum,
-  ${[...LATENCY_COLUMNS, ...SIZE_COLUMNS].map(c => `${bigint(`r.${c}`)} AS ${c}`).join(', ')}
-FROM staged_records r JOIN fresh_parts p USING (seq) JOIN staged_keys k USING (key);
 INSERT INTO parts
 SELECT report_id, part, parts, instance_id, anonymous_id, schema_version, ${bigint('uptime')}, ${timestamp('received_ms')},
-  ${bigint('rss')}, ${bigint('heap_used')}, (SELECT min(rid) FROM fresh_records f WHERE f.seq = p.seq)
-FROM fresh_parts p;
+  ${bigint('rss')}, ${bigint('heap_used')}, CASE WHEN records > 0 THEN CAST(first_rid AS BIGINT) END
+FROM fresh_parts;
 INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, report_id FROM fresh_parts;
-INSERT INTO records SELECT * EXCLUDE (rec, seq) FROM fresh_records ORDER BY rid;
-INSERT INTO record_status SELECT f.rid, s.code, ${bigint('s.n')} FROM staged_status s JOIN fresh_records f USING (rec);
-DELETE FROM staged_events; DELETE FROM staged_parts; DELETE FROM staged_records; DELETE FROM staged_status;
-SELECT count(*) AS n FROM fresh;
+CREATE OR REPLACE TEMP TABLE stale AS
+SELECT unnest(range(CAST(first_rid AS BIGINT), CAST(first_rid + records AS BIGINT))) AS rid
+FROM staged_parts p WHERE records > 0 AND NOT EXISTS (SELECT 1 FROM fresh_parts f WHERE f.seq = p.seq);
+DELETE FROM records WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
+DELETE FROM record_status WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
+UPDATE ingest_state SET next_rid = ${to};
+DELETE FROM staged_events; DELETE FROM staged_parts;
 `
+
+/**
+ * The first record id no load has committed, and the statement that deletes records and status codes from it on: a
+ * run that stopped after appending them and before its load committed left them, and the files they came from are
+ * read again.
+ */
+export const NEXT_RID = 'SELECT next_rid AS n FROM ingest_state'
+export const dropUncommitted = (next: number): string =>
+  `DELETE FROM records WHERE rid >= ${next}; DELETE FROM record_status WHERE rid >= ${next}`
 
 /** `[sum(column[1]), …, sum(column[n])]` (DuckDB lists are 1-based). */
 function sumList (column: string, length: number): string {

@@ -132,6 +132,26 @@ test('re-ingesting is idempotent; a duplicate batch in another file or source is
   t.same(await query(t, db, 'SELECT count(*) AS n FROM events'), [{ n: '2' }])
 })
 
+test('records a run appended and did not commit (it died before its load) are dropped by the next run, which reads their files again', async t => {
+  const dir = t.testdir()
+  const db = join(dir, 'fleet.duckdb')
+  const app = new App(anonymousId('died'), '1.0.0')
+  app.serve('/x', 'GET', 3)
+  append(dir, DAY, [app.identify(), ...app.report()].map(e => stored(e, at('08:00:00'))))
+  await ingest([dir], db)
+  const [{ report_id: reportId, next }] = await query(t, db, 'SELECT report_id, (SELECT next_rid FROM ingest_state) AS next FROM parts')
+  const dead = await openDatabase(db)
+  await dead.connection.run(`INSERT INTO records (rid, report_id, part, endpoint, method, requests) VALUES (${String(next)}, '${String(reportId)}', 1, '/x', 'GET', 1000);
+    INSERT INTO record_status VALUES (${String(next)}, '200', 1000)`)
+  dead.close()
+  app.serve('/x', 'GET', 4)
+  append(dir, DAY, app.report().map(e => stored(e, at('09:00:00'))))
+  await ingest([dir], db)
+  t.same(await query(t, db, 'SELECT count(*) AS n, max(requests) AS most FROM records'), [{ n: '2', most: '7' }])
+  t.same(await query(t, db, `SELECT count(*) AS n FROM record_status WHERE rid = ${String(next)} AND n = 1000`), [{ n: '0' }])
+  t.equal(await total(t, db, 'daily_traffic'), 7)
+})
+
 test('incremental: a re-run reads only the members appended since, from the stored offset', async t => {
   const dir = t.testdir()
   const db = join(dir, 'fleet.duckdb')
@@ -207,7 +227,7 @@ test('values of the wrong type are stored as NULL and never fail the load; the r
   const [report] = app.report()
   const properties = report.properties as Record<string, unknown> & { paths: Record<string, unknown> }
   properties.paths['/ok'] = { methods: { GET: { ...(properties.paths['/ok'] as { methods: { GET: object } }).methods.GET, status: { 201: 4, 404: 'x', 500: 1.5, 503: 0 } } } }
-  properties.paths['/no-latency'] = { methods: { GET: { requests: 2, responses: 2, aborted: 0, status: 'x', size: { buckets: 'x' } }, POST: 'x', PUT: { requests: 1 } } }
+  properties.paths['/no-latency'] = { methods: { GET: { requests: 2, responses: 2, aborted: 0, status: 'x', size: { buckets: 'x' } }, POST: 'x', PUT: { requests: 1, responses: 1e300, latency: { buckets: [-(2 ** 63)] } } } }
   properties.paths['/entry'] = 'x'
   properties.paths['/methods'] = { methods: [] }
   delete properties.memory
@@ -219,11 +239,11 @@ test('values of the wrong type are stored as NULL and never fail the load; the r
   ]
   append(dir, DAY, [stored(report, at('09:00:00')), stored(noUptime, at('09:00:00')), ...odd.map(e => JSON.stringify(e))])
   await ingest([dir], db)
-  t.same(await query(t, db, 'SELECT endpoint, method, requests, l1, s1 FROM records ORDER BY endpoint, method'), [
-    { endpoint: '/no-latency', method: 'GET', requests: '2', l1: null, s1: null },
-    { endpoint: '/no-latency', method: 'PUT', requests: '1', l1: null, s1: null },
-    { endpoint: '/ok', method: 'GET', requests: '4', l1: '0', s1: '0' }
-  ])
+  t.same(await query(t, db, 'SELECT endpoint, method, requests, responses, l1, s1 FROM records ORDER BY endpoint, method'), [
+    { endpoint: '/no-latency', method: 'GET', requests: '2', responses: '2', l1: null, s1: null },
+    { endpoint: '/no-latency', method: 'PUT', requests: '1', responses: null, l1: null, s1: null },
+    { endpoint: '/ok', method: 'GET', requests: '4', responses: '4', l1: '0', s1: '0' }
+  ], 'a count no BIGINT holds is NULL')
   t.same(await query(t, db, 'SELECT endpoint, code, n FROM record_status JOIN records USING (rid) ORDER BY endpoint, code'), [
     { endpoint: '/ok', code: '201', n: '4' }, { endpoint: '/ok', code: '503', n: '0' }
   ], 'only integer counts are stored')
