@@ -72,6 +72,9 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   // Two stages on two connections: Node parses into one while DuckDB loads the other.
   const stages = [await Stage.create(db.connection, ids), await Stage.create(loader, ids)]
   let stage = stages[0]
+  const closeStages = (): void => {
+    for (const each of stages.splice(0)) each.close()
+  }
   let loading = Promise.resolve()
   const skipped: TornMember[] = []
   const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
@@ -139,6 +142,8 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     }
     await flush()
     await loading
+    // The appenders are closed before the update reads the tables they appended to.
+    closeStages()
     progress.phase = 'update'
     report()
     const updating = process.hrtime.bigint()
@@ -159,7 +164,7 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   } finally {
     // A load still running when reading failed must end before its connection closes.
     await Promise.allSettled([loading])
-    for (const each of stages) each.close()
+    closeStages()
     loader.closeSync()
     db.close()
   }

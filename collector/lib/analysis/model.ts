@@ -258,13 +258,16 @@ FROM reports r JOIN records c USING (report_id) WHERE c.rid >= getvariable('redo
 CREATE OR REPLACE TEMP TABLE d_prior AS
 SELECT instance_id, endpoint, method, arg_max(rid, {${LINK_ORDER.split(', ').map(c => `'${c}': ${c}`).join(', ')}}) AS rid
 FROM links WHERE instance_id IN (SELECT DISTINCT instance_id FROM d_new) GROUP BY ALL;
-CREATE OR REPLACE TEMP TABLE d_links AS
-SELECT ${LINK_COLUMNS} FROM (
-  SELECT *, lag(rid) OVER (PARTITION BY instance_id, endpoint, method ORDER BY fresh, ${LINK_ORDER}) AS prid
-  FROM (SELECT *, true AS fresh FROM d_new UNION ALL BY NAME SELECT *, false AS fresh FROM d_prior))
+-- The predecessors are found over narrow rows (the window sorts what it carries); the links take the rest from d_new.
+CREATE OR REPLACE TEMP TABLE d_prid AS
+SELECT rid, prid FROM (
+  SELECT rid, fresh, lag(rid) OVER (PARTITION BY instance_id, endpoint, method ORDER BY fresh, ${LINK_ORDER}) AS prid
+  FROM (SELECT rid, instance_id, endpoint, method, ${LINK_ORDER}, true AS fresh FROM d_new
+    UNION ALL BY NAME SELECT rid, instance_id, endpoint, method, false AS fresh FROM d_prior))
 WHERE fresh;
-INSERT INTO links SELECT ${LINK_COLUMNS} FROM d_links ORDER BY rid;
-INSERT INTO d_groups SELECT DISTINCT ${INSTANCE_DAY.join(', ')} FROM d_links;
+INSERT INTO links SELECT ${LINK_COLUMNS.split(', ').map(c => c === 'prid' ? 'p.prid' : `n.${c}`).join(', ')}
+FROM d_new n JOIN d_prid p USING (rid) ORDER BY rid;
+INSERT INTO d_groups SELECT DISTINCT ${INSTANCE_DAY.join(', ')} FROM d_new;
 
 -- Groups are numbered (gid) so that the joins below carry one integer rather than six strings.
 CREATE OR REPLACE TEMP TABLE d_instance_day AS SELECT row_number() OVER () AS gid, * FROM (SELECT DISTINCT * FROM d_groups);
