@@ -4,9 +4,10 @@ import { DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection, type DuckD
 const CHUNK_ROWS = 2048
 
 /**
- * A table (temporary, or one of the database's) filled from JS values column by column. Rows are handed to DuckDB's appender a data chunk at a
- * time: fixed-width columns are copied into the chunk as one typed array, which measured about three times faster
- * than appending value by value (and an order of magnitude faster than appending LIST or MAP values).
+ * A table (temporary, or one of the database's) filled from JS values column by column. Rows are handed to DuckDB's
+ * appender a data chunk at a time: fixed-width columns are copied into the chunk as one typed array, which measured
+ * about three times faster than appending value by value (and an order of magnitude faster than appending LIST or
+ * MAP values).
  */
 export class StagedTable {
   private readonly columns: DuckDBValue[][]
