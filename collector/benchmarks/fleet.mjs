@@ -5,7 +5,7 @@
 // writes them to benchmarks/results/fleet.txt. Needs `npm run build` first.
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
@@ -56,10 +56,15 @@ try {
   const data = join(work, 'data')
   link(data, dayNames.slice(0, -1))
   t = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
   const bulk = await ingest([data], db, { memoryLimit })
   const bulkSeconds = seconds(t)
+  const { user, system } = process.cpuUsage(cpu)
+  const coreSeconds = (user + system) / 1e6
   const mbs = bulk.bytes / 1e6 / bulkSeconds
   print(`ingest ${days - 1} days: ${bulk.events} events, ${(bulk.bytes / 1e6).toFixed(0)} MB in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed; of it ${bulk.updateSeconds.toFixed(1)} s updating the derived tables (load average ${load()})`)
+  // CPU of every thread of the process (Node's and DuckDB's): what the rate would be with every core busy throughout.
+  print(`CPU of that ingest: ${coreSeconds.toFixed(1)} core-seconds, ${(bulk.bytes / 1e6 / coreSeconds).toFixed(1)} MB per core-second; with all ${availableParallelism()} cores busy all through it, at most ${(bulk.bytes / 1e6 / coreSeconds * availableParallelism()).toFixed(1)} MB/s`)
 
   link(data, dayNames.slice(-1))
   t = process.hrtime.bigint()
