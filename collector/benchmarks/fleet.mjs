@@ -61,10 +61,11 @@ try {
   const bulkSeconds = seconds(t)
   const { user, system } = process.cpuUsage(cpu)
   const coreSeconds = (user + system) / 1e6
+  const perCore = bulk.bytes / 1e6 / coreSeconds
   const mbs = bulk.bytes / 1e6 / bulkSeconds
   print(`ingest ${days - 1} days: ${bulk.events} events, ${(bulk.bytes / 1e6).toFixed(0)} MB in ${bulkSeconds.toFixed(1)} s: ${(bulk.events / bulkSeconds).toFixed(0)} events/s, ${mbs.toFixed(1)} MB/s uncompressed; of it ${bulk.updateSeconds.toFixed(1)} s updating the derived tables (load average ${load()})`)
   // CPU of every thread of the process (Node's and DuckDB's): what the rate would be with every core busy throughout.
-  print(`CPU of that ingest: ${coreSeconds.toFixed(1)} core-seconds, ${(bulk.bytes / 1e6 / coreSeconds).toFixed(1)} MB per core-second; with all ${availableParallelism()} cores busy all through it, at most ${(bulk.bytes / 1e6 / coreSeconds * availableParallelism()).toFixed(1)} MB/s`)
+  print(`CPU of that ingest: ${coreSeconds.toFixed(1)} core-seconds, ${perCore.toFixed(1)} MB per core-second; with all ${availableParallelism()} cores busy all through it, at most ${(perCore * availableParallelism()).toFixed(1)} MB/s`)
 
   link(data, dayNames.slice(-1))
   t = process.hrtime.bigint()
