@@ -1,31 +1,85 @@
-import { DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api'
-import { StagedTable } from './stage'
-
 // An event parsed in Node becomes rows: of staged tables for the event and its report part (telemetry only), and,
 // appended straight to `records` and `record_status`, one row per (endpoint, method) metrics record of the part and
 // one per status code of such a record. Only named fields are read, so nothing else a line carries (Segment's
 // `writeKey`) goes anywhere. Values of the wrong type are staged as NULL.
+//
+// This runs in the parse worker (parse-worker.ts), so it builds plain columns that move to the main thread without
+// a copy (numbers in Float64Arrays, NaN standing for NULL) and loads nothing of DuckDB's.
 
 export const LATENCY_BUCKETS = 14
 export const SIZE_BUCKETS = 10
 
-type Column = [name: string, type: typeof VARCHAR | typeof DOUBLE | typeof INTEGER]
-const numbers = (...names: string[]): Column[] => names.map(name => [name, DOUBLE])
+/** The DuckDB type a column is staged as (stage.ts maps it). */
+export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'INTEGER'
+export type ColumnSpec = [name: string, type: ColumnType]
+const numbers = (...names: string[]): ColumnSpec[] => names.map(name => [name, 'DOUBLE'])
 
 // Numbers are staged as DOUBLE (JSON numbers are doubles) and cast to BIGINT by the load query or, for records, by
 // the appender.
-const EVENT_COLUMNS: Column[] = [['seq', INTEGER], ['message_id', VARCHAR], ['source_id', VARCHAR], ['kind', VARCHAR],
-  ['anonymous_id', VARCHAR], ['instance_id', VARCHAR], ['schema_version', INTEGER], ['received_ms', DOUBLE], ['properties', VARCHAR]]
+export const EVENT_COLUMNS: ColumnSpec[] = [['seq', 'INTEGER'], ['message_id', 'VARCHAR'], ['source_id', 'VARCHAR'], ['kind', 'VARCHAR'],
+  ['anonymous_id', 'VARCHAR'], ['instance_id', 'VARCHAR'], ['schema_version', 'INTEGER'], ['received_ms', 'DOUBLE'], ['properties', 'VARCHAR']]
 // A part's records have the ids first_rid … first_rid + records - 1.
-const PART_COLUMNS: Column[] = [['seq', INTEGER], ['report_id', VARCHAR], ['part', INTEGER], ['parts', INTEGER],
-  ['instance_id', VARCHAR], ['anonymous_id', VARCHAR], ['schema_version', INTEGER], ...numbers('uptime', 'received_ms', 'rss', 'heap_used', 'first_rid'),
-  ['records', INTEGER]]
+export const PART_COLUMNS: ColumnSpec[] = [['seq', 'INTEGER'], ['report_id', 'VARCHAR'], ['part', 'INTEGER'], ['parts', 'INTEGER'],
+  ['instance_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['schema_version', 'INTEGER'], ...numbers('uptime', 'received_ms', 'rss', 'heap_used', 'first_rid'),
+  ['records', 'INTEGER']]
 export const LATENCY_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `l${i + 1}`)
 export const SIZE_COLUMNS = Array.from({ length: SIZE_BUCKETS }, (_, i) => `s${i + 1}`)
 // The columns of `records` and `record_status` (model.ts), in their order.
-const RECORD_COLUMNS: Column[] = [['rid', DOUBLE], ['report_id', VARCHAR], ['part', INTEGER], ['endpoint', VARCHAR], ['method', VARCHAR],
+export const RECORD_COLUMNS: ColumnSpec[] = [['rid', 'DOUBLE'], ['report_id', 'VARCHAR'], ['part', 'INTEGER'], ['endpoint', 'VARCHAR'], ['method', 'VARCHAR'],
   ...numbers('requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS)]
-const STATUS_COLUMNS: Column[] = [['rid', DOUBLE], ['code', VARCHAR], ['n', DOUBLE]]
+export const STATUS_COLUMNS: ColumnSpec[] = [['rid', 'DOUBLE'], ['code', 'VARCHAR'], ['n', 'DOUBLE']]
+
+/** A column of rows: numbers (NaN is NULL) or strings. */
+export type Column = Float64Array | Array<string | null>
+/** Rows of one table, column by column. */
+export interface Rows { count: number, columns: Column[] }
+/** What a batch of events flattens into, one set of rows per table. */
+export interface Tables { events: Rows, parts: Rows, records: Rows, statuses: Rows }
+
+const INITIAL_ROWS = 1024
+
+/** Rows of one table built row by row; the numeric columns grow by doubling. */
+class RowsBuilder {
+  private columns: Column[] = []
+  private count = 0
+
+  constructor (private readonly specs: ColumnSpec[]) {
+    this.reset()
+  }
+
+  private reset (): void {
+    this.columns = this.specs.map(([, type]) => type === 'VARCHAR' ? [] : new Float64Array(INITIAL_ROWS))
+    this.count = 0
+  }
+
+  /** Sets column `index` of the current row to a number (null is NULL). */
+  number (index: number, value: number | null): void {
+    let column = this.columns[index] as Float64Array
+    if (this.count === column.length) {
+      const grown = new Float64Array(column.length * 2)
+      grown.set(column)
+      column = this.columns[index] = grown
+    }
+    column[this.count] = value ?? NaN
+  }
+
+  /** Sets column `index` of the current row to a string (null is NULL). */
+  text (index: number, value: string | null): void {
+    (this.columns[index] as Array<string | null>)[this.count] = value
+  }
+
+  /** Ends the current row (every column of which was set). */
+  next (): void {
+    this.count++
+  }
+
+  /** The rows built so far; what is built next goes to new columns. */
+  take (): Rows {
+    const rows = { count: this.count, columns: this.columns.map(column => column instanceof Float64Array ? column.subarray(0, this.count) : column) }
+    this.reset()
+    return rows
+  }
+}
 
 type Json = Record<string, unknown>
 
@@ -36,26 +90,17 @@ const int32 = (value: unknown): number | null => Number.isInteger(value) && Math
 /** A number the appender's cast to BIGINT takes (a value it cannot take would fail the whole append). */
 const count = (value: unknown): number | null => typeof value === 'number' && Math.abs(value) < 2 ** 63 ? value : null
 
-/** The next record id, shared by the stages of a run so that ids follow the order records were read in. */
-export interface RecordIds { next: number }
-
-export class Stage {
+export class Flattener {
   private seq = 0
+  private readonly events = new RowsBuilder(EVENT_COLUMNS)
+  private readonly parts = new RowsBuilder(PART_COLUMNS)
+  private readonly records = new RowsBuilder(RECORD_COLUMNS)
+  private readonly statuses = new RowsBuilder(STATUS_COLUMNS)
 
-  private constructor (readonly connection: DuckDBConnection, private readonly ids: RecordIds, readonly events: StagedTable, readonly parts: StagedTable, readonly records: StagedTable, readonly statuses: StagedTable) {}
+  /** `nextRid` is the id the next record gets: ids follow the order records were read in, across every batch. */
+  constructor (public nextRid: number) {}
 
-  static async create (connection: DuckDBConnection, ids: RecordIds): Promise<Stage> {
-    return new Stage(
-      connection,
-      ids,
-      await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
-      await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
-      await StagedTable.into(connection, 'records', RECORD_COLUMNS),
-      await StagedTable.into(connection, 'record_status', STATUS_COLUMNS)
-    )
-  }
-
-  /** Stages one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
+  /** Flattens one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
   add (event: Json, sourceId: string, receivedDay: number): void {
     const seq = this.seq++
     const type = text(event.type)
@@ -68,16 +113,16 @@ export class Stage {
     const parsed = typeof event.receivedAt === 'string' ? Date.parse(event.receivedAt) : NaN
     const receivedMs = Number.isNaN(parsed) ? receivedDay : parsed
     const e = this.events
-    e.put(0, seq)
-    e.put(1, event.messageId as string)
-    e.put(2, sourceId)
-    e.put(3, kind)
-    e.put(4, anonymousId)
-    e.put(5, instanceId)
-    e.put(6, schemaVersion)
-    e.put(7, receivedMs)
+    e.number(0, seq)
+    e.text(1, event.messageId as string)
+    e.text(2, sourceId)
+    e.text(3, kind)
+    e.text(4, anonymousId)
+    e.text(5, instanceId)
+    e.number(6, schemaVersion)
+    e.number(7, receivedMs)
     // A telemetry part's content lives in parts and records; its JSON (3 to 5 KB) is not kept twice.
-    e.put(8, kind === 'telemetry' || body === undefined ? null : JSON.stringify(body))
+    e.text(8, kind === 'telemetry' || body === undefined ? null : JSON.stringify(body))
     e.next()
     if (kind !== 'telemetry') return
     const reportId = text(props.reportId)
@@ -87,21 +132,21 @@ export class Stage {
     if (reportId === null || part === null || parts === null || instanceId === null || uptime === null) return
     const memory = isObject(props.memory) ? props.memory : {}
     const p = this.parts
-    p.put(0, seq)
-    p.put(1, reportId)
-    p.put(2, part)
-    p.put(3, parts)
-    p.put(4, instanceId)
-    p.put(5, anonymousId)
-    p.put(6, schemaVersion)
-    p.put(7, uptime)
-    p.put(8, receivedMs)
-    p.put(9, number(memory.rss))
-    p.put(10, number(memory.heapUsed))
-    const first = this.ids.next
+    p.number(0, seq)
+    p.text(1, reportId)
+    p.number(2, part)
+    p.number(3, parts)
+    p.text(4, instanceId)
+    p.text(5, anonymousId)
+    p.number(6, schemaVersion)
+    p.number(7, uptime)
+    p.number(8, receivedMs)
+    p.number(9, number(memory.rss))
+    p.number(10, number(memory.heapUsed))
+    const first = this.nextRid
     if (isObject(props.paths)) this.addRecords(reportId, part, props.paths)
-    p.put(11, first)
-    p.put(12, this.ids.next - first)
+    p.number(11, first)
+    p.number(12, this.nextRid - first)
     p.next()
   }
 
@@ -116,22 +161,22 @@ export class Stage {
         if (!isObject(record)) continue
         const latency = isObject(record.latency) ? record.latency : {}
         const size = isObject(record.size) ? record.size : {}
-        const rid = this.ids.next++
-        r.put(0, rid)
-        r.put(1, reportId)
-        r.put(2, part)
-        r.put(3, endpoint)
-        r.put(4, method)
-        r.put(5, count(record.requests))
-        r.put(6, count(record.responses))
-        r.put(7, count(record.aborted))
-        r.put(8, number(latency.sum))
-        r.put(9, count(size.unknown))
-        r.put(10, number(size.sum))
+        const rid = this.nextRid++
+        r.number(0, rid)
+        r.text(1, reportId)
+        r.number(2, part)
+        r.text(3, endpoint)
+        r.text(4, method)
+        r.number(5, count(record.requests))
+        r.number(6, count(record.responses))
+        r.number(7, count(record.aborted))
+        r.number(8, number(latency.sum))
+        r.number(9, count(size.unknown))
+        r.number(10, number(size.sum))
         const lb = Array.isArray(latency.buckets) ? latency.buckets : []
-        for (let i = 0; i < LATENCY_BUCKETS; i++) r.put(11 + i, count(lb[i]))
+        for (let i = 0; i < LATENCY_BUCKETS; i++) r.number(11 + i, count(lb[i]))
         const sb = Array.isArray(size.buckets) ? size.buckets : []
-        for (let i = 0; i < SIZE_BUCKETS; i++) r.put(11 + LATENCY_BUCKETS + i, count(sb[i]))
+        for (let i = 0; i < SIZE_BUCKETS; i++) r.number(11 + LATENCY_BUCKETS + i, count(sb[i]))
         r.next()
         if (isObject(record.status)) this.addStatus(rid, record.status)
       }
@@ -144,19 +189,15 @@ export class Stage {
     for (const code in status) {
       const n = status[code]
       if (!Number.isSafeInteger(n)) continue
-      s.put(0, rid)
-      s.put(1, code)
-      s.put(2, n as number)
+      s.number(0, rid)
+      s.text(1, code)
+      s.number(2, n as number)
       s.next()
     }
   }
 
-  /** Makes every staged row visible to the load query (and appends the records and their status codes). */
-  flush (): void {
-    for (const table of [this.events, this.parts, this.records, this.statuses]) table.flush()
-  }
-
-  close (): void {
-    for (const table of [this.events, this.parts, this.records, this.statuses]) table.close()
+  /** The rows flattened since the last call. */
+  take (): Tables {
+    return { events: this.events.take(), parts: this.parts.take(), records: this.records.take(), statuses: this.statuses.take() }
   }
 }

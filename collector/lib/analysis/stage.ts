@@ -1,66 +1,90 @@
-import { DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api'
+import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api'
+import { EVENT_COLUMNS, PART_COLUMNS, RECORD_COLUMNS, STATUS_COLUMNS, type ColumnSpec, type Rows, type Tables } from './flatten'
 
 /** Rows per DuckDB data chunk (its standard vector size). */
 const CHUNK_ROWS = 2048
 
+const TYPES: Record<ColumnSpec[1], DuckDBType> = { VARCHAR, DOUBLE, INTEGER }
+
 /**
- * A table (temporary, or one of the database's) filled from JS values column by column. Rows are handed to DuckDB's
- * appender a data chunk at a time: fixed-width columns are copied into the chunk as one typed array, which measured
- * about three times faster than appending value by value (and an order of magnitude faster than appending LIST or
- * MAP values).
+ * A table (temporary, or one of the database's) filled with the rows flatten.ts builds. Rows are handed to DuckDB's
+ * appender a data chunk at a time, which measured about three times faster than appending value by value (and an
+ * order of magnitude faster than appending LIST or MAP values).
  */
 export class StagedTable {
-  private readonly columns: DuckDBValue[][]
-  private rows = 0
+  private readonly types: DuckDBType[]
 
-  private constructor (readonly name: string, private readonly types: DuckDBType[], private readonly appender: DuckDBAppender) {
-    this.columns = types.map(() => [])
+  private constructor (columns: ColumnSpec[], private readonly appender: DuckDBAppender) {
+    this.types = columns.map(([, type]) => TYPES[type])
   }
 
-  static async create (connection: DuckDBConnection, name: string, columns: Array<[string, DuckDBType]>): Promise<StagedTable> {
-    await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${columns.map(([column, type]) => `${column} ${type.toString()}`).join(', ')})`)
-    return new StagedTable(name, columns.map(([, type]) => type), await connection.createAppender(name, 'main', 'temp'))
+  static async create (connection: DuckDBConnection, name: string, columns: ColumnSpec[]): Promise<StagedTable> {
+    await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${columns.map(([column, type]) => `${column} ${type}`).join(', ')})`)
+    return new StagedTable(columns, await connection.createAppender(name, 'main', 'temp'))
   }
 
   /**
    * Rows appended to the existing table `name` of the database, its columns in order. The appender casts a column
-   * given as DOUBLE to the table's BIGINT (a value out of range would fail the whole append, so the caller checks it).
+   * given as DOUBLE to the table's BIGINT (a value out of range would fail the whole append, so flatten.ts checks it).
    */
-  static async into (connection: DuckDBConnection, name: string, columns: Array<[string, DuckDBType]>): Promise<StagedTable> {
-    return new StagedTable(name, columns.map(([, type]) => type), await connection.createAppender(name))
+  static async into (connection: DuckDBConnection, name: string, columns: ColumnSpec[]): Promise<StagedTable> {
+    return new StagedTable(columns, await connection.createAppender(name))
   }
 
-  /** Sets column `index` of the current row (NULL when never set, or set to null). */
-  put (index: number, value: DuckDBValue): void {
-    this.columns[index][this.rows] = value
-  }
-
-  /** Ends the current row. */
-  next (): void {
-    if (++this.rows === CHUNK_ROWS) this.appendChunk()
-  }
-
-  private appendChunk (): void {
-    if (this.rows === 0) return
-    const chunk = DuckDBDataChunk.create(this.types, this.rows)
-    for (let c = 0; c < this.columns.length; c++) {
-      const vector = chunk.getColumnVector(c)
-      const values = this.columns[c]
-      for (let r = 0; r < this.rows; r++) vector.setItem(r, values[r] ?? null)
-      vector.flush()
-      values.length = 0
+  append ({ count, columns }: Rows): void {
+    for (let from = 0; from < count; from += CHUNK_ROWS) {
+      const rows = Math.min(CHUNK_ROWS, count - from)
+      const chunk = DuckDBDataChunk.create(this.types, rows)
+      for (let c = 0; c < columns.length; c++) {
+        const vector = chunk.getColumnVector(c)
+        const values = columns[c]
+        if (values instanceof Float64Array) {
+          for (let r = 0; r < rows; r++) {
+            const value = values[from + r]
+            vector.setItem(r, Number.isNaN(value) ? null : value)
+          }
+        } else {
+          for (let r = 0; r < rows; r++) vector.setItem(r, values[from + r])
+        }
+        vector.flush()
+      }
+      this.appender.appendDataChunk(chunk)
     }
-    this.appender.appendDataChunk(chunk)
-    this.rows = 0
   }
 
-  /** Makes every row put so far visible to queries. */
+  /** Makes every row appended so far visible to queries. */
   flush (): void {
-    this.appendChunk()
     this.appender.flushSync()
   }
 
   close (): void {
     this.appender.closeSync()
+  }
+}
+
+/** The tables of one connection that flattened rows go to: staged events and parts, and the database's records. */
+export class Stage {
+  private constructor (readonly connection: DuckDBConnection, private readonly tables: StagedTable[]) {}
+
+  static async create (connection: DuckDBConnection): Promise<Stage> {
+    return new Stage(connection, [
+      await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
+      await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
+      await StagedTable.into(connection, 'records', RECORD_COLUMNS),
+      await StagedTable.into(connection, 'record_status', STATUS_COLUMNS)
+    ])
+  }
+
+  append ({ events, parts, records, statuses }: Tables): void {
+    [events, parts, records, statuses].forEach((rows, i) => { this.tables[i].append(rows) })
+  }
+
+  /** Makes every appended row visible to the load query (and appends the records and their status codes). */
+  flush (): void {
+    for (const table of this.tables) table.flush()
+  }
+
+  close (): void {
+    for (const table of this.tables) table.close()
   }
 }

@@ -1,0 +1,67 @@
+// The parse worker (see parse.ts): reads the files of its job member by member, parses each line and flattens the
+// events, and posts the rows in batches that end at member boundaries, so that the offset a batch reaches is a
+// place a later run can start from.
+import { on } from 'node:events'
+import { parentPort, workerData } from 'node:worker_threads'
+import type { MessagePort } from 'node:worker_threads'
+import { readMembers } from '../reader'
+import { Flattener } from './flatten'
+import { IN_FLIGHT, type Batch, type ParseJob } from './parse'
+
+/** The event a line holds, or undefined when it is no JSON object with a string messageId. */
+function parseEvent (line: string): Record<string, unknown> | undefined {
+  try {
+    const event: unknown = JSON.parse(line)
+    return typeof event === 'object' && event !== null && typeof (event as { messageId?: unknown }).messageId === 'string' ? event as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const port = parentPort as MessagePort
+const { files, firstRid, batchBytes } = workerData as ParseJob
+const flattener = new Flattener(firstRid)
+// Each batch taken by the main thread is answered with a message: a credit for one more batch beyond IN_FLIGHT.
+const stop = new AbortController()
+const credits = on(port, 'message', { signal: stop.signal })
+let posted = 0
+
+type Pending = Omit<Batch, 'tables' | 'nextRid'>
+const empty = (): Pending => ({ files: [], lines: 0, bytes: 0, staged: 0, skipped: [] })
+let batch = empty()
+
+async function post (): Promise<void> {
+  if (posted++ >= IN_FLIGHT) await credits.next()
+  const tables = flattener.take()
+  const numbers = Object.values(tables).flatMap(rows => rows.columns).filter(column => column instanceof Float64Array)
+  port.postMessage({ ...batch, tables, nextRid: flattener.nextRid } satisfies Batch, numbers.map(column => column.buffer as ArrayBuffer))
+  batch = empty()
+}
+
+async function run (): Promise<void> {
+  for (const { index, file, sourceId, receivedDay, from } of files) {
+    batch.files.push([index, from])
+    for await (const member of readMembers(file, from, torn => batch.skipped.push(torn))) {
+      for (const [at, line] of member.lines.entries()) {
+        batch.lines++
+        batch.bytes += line.length + 1
+        const event = parseEvent(line)
+        if (event === undefined) {
+          batch.skipped.push({ file, offset: member.offset, reason: `line ${at + 1} of the member is not an event with a messageId` })
+          continue
+        }
+        flattener.add(event, sourceId, receivedDay)
+        batch.staged += line.length
+      }
+      batch.files.push([index, member.end])
+      if (batch.staged >= batchBytes) await post()
+    }
+  }
+  await post()
+  // With no listener left the port no longer keeps the worker alive: it exits, and that ends the main thread's reading.
+  stop.abort()
+}
+
+// A failure (an I/O error: bad data is skipped, never thrown) is thrown again outside the promise: uncaught, it ends
+// the worker and reaches the main thread as the worker's error event.
+run().catch((error: unknown) => { process.nextTick(() => { throw error }) })

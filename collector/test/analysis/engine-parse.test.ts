@@ -1,0 +1,68 @@
+import { join } from 'node:path'
+import { test } from 'tap'
+import { Flattener } from '../../lib/analysis/flatten'
+import { IN_FLIGHT, parseFiles, type Batch, type ParseFile } from '../../lib/analysis/parse'
+import { App, anonymousId, append, stored } from './helpers/events'
+
+const DAY = '2026-03-01'
+const RECEIVED = `${DAY}T10:00:00.000Z`
+
+/** A stored file of `members` gzip members, each one report of an app serving `endpoints` endpoints. */
+function storedFile (dir: string, members: number, endpoints = 1): ParseFile {
+  const app = new App(anonymousId('parse'), '1.0.0')
+  let file = ''
+  for (let m = 0; m < members; m++) {
+    for (let e = 0; e < endpoints; e++) app.serve(`/e${e}`, 'GET', 1)
+    file = append(dir, DAY, app.report().map(event => stored(event, RECEIVED)))
+  }
+  return { index: 0, file, sourceId: 'src', receivedDay: Date.parse(`${DAY}T00:00:00Z`), from: 0 }
+}
+
+async function all (batches: AsyncGenerator<Batch>): Promise<Batch[]> {
+  const taken: Batch[] = []
+  for await (const batch of batches) taken.push(batch)
+  return taken
+}
+
+test('the worker posts whole members in order, and runs at most IN_FLIGHT batches ahead of the caller', async t => {
+  const file = storedFile(t.testdir(), IN_FLIGHT + 4)
+  const batches = await all(parseFiles({ files: [file], firstRid: 10, batchBytes: 1 }))
+  t.equal(batches.length, IN_FLIGHT + 5, 'one batch per member, then the last (empty) one')
+  const offsets = batches.flatMap(batch => batch.files.map(([, offset]) => offset))
+  t.equal(offsets[0], 0, 'the file is started at its offset')
+  t.same(offsets, [...offsets].sort((a, b) => a - b), 'offsets only move forward')
+  t.same(batches.map(batch => batch.tables.records.count), [...Array(IN_FLIGHT + 4).fill(1), 0])
+  t.same(batches.flatMap(batch => [...batch.tables.records.columns[0] as Float64Array]), Array.from({ length: IN_FLIGHT + 4 }, (_, i) => 10 + i), 'record ids follow the reading order')
+  t.equal(batches.at(-1)?.nextRid, 10 + IN_FLIGHT + 4)
+})
+
+test('a failure of the worker (an I/O error) is thrown to the caller', async t => {
+  const missing = { ...storedFile(t.testdir(), 1), file: join(t.testdir(), 'gone.gz') }
+  await t.rejects(all(parseFiles({ files: [missing], firstRid: 1, batchBytes: 1 })), { code: 'ENOENT' })
+})
+
+test('a caller that stops early stops the worker', async t => {
+  const file = storedFile(t.testdir(), IN_FLIGHT * 2)
+  const batches = parseFiles({ files: [file], firstRid: 1, batchBytes: 1 })
+  const first = await batches.next()
+  t.equal((first.value as Batch).tables.records.count, 1)
+  t.same(await batches.return(undefined), { done: true, value: undefined }, 'the worker is terminated, and nothing more comes')
+})
+
+test('rows grow past their first allocation, every value kept, NULL as NaN', t => {
+  const app = new App(anonymousId('grow'), '1.0.0')
+  for (let e = 0; e < 3000; e++) app.serve(`/e${e}`, 'GET', e)
+  const flattener = new Flattener(1)
+  const [report] = app.report()
+  delete (report.properties as { memory?: unknown }).memory
+  flattener.add(report, 'src', 0)
+  const { records, parts } = flattener.take()
+  t.equal(records.count, 3000)
+  t.equal((records.columns[0] as Float64Array).length, 3000, 'numbers are cut to the row count')
+  t.same([...(records.columns[5] as Float64Array)].slice(2995), [2995, 2996, 2997, 2998, 2999], 'requests')
+  t.same((records.columns[3] as string[]).slice(0, 2), ['/e0', '/e1'])
+  t.same([...(parts.columns[12] as Float64Array)], [3000], 'the part counts its records')
+  t.ok(Number.isNaN((parts.columns[9] as Float64Array)[0]), 'a report without memory has NULL rss')
+  t.equal(flattener.take().records.count, 0, 'what is taken is not taken again')
+  t.end()
+})
