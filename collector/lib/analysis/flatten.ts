@@ -90,15 +90,30 @@ const int32 = (value: unknown): number | null => Number.isInteger(value) && Math
 /** A number the appender's cast to BIGINT takes (a value it cannot take would fail the whole append). */
 const count = (value: unknown): number | null => typeof value === 'number' && Math.abs(value) < 2 ** 63 ? value : null
 
+/**
+ * Moves the rows of a batch numbered from 0 (flattened on their own) to their place in the run: event and part
+ * sequence numbers from `seq`, record ids (and the parts' first_rid) from `rid`.
+ */
+export function renumber ({ events, parts, records, statuses }: Tables, seq: number, rid: number): void {
+  const shift = (rows: Rows, column: number, by: number): void => {
+    const values = rows.columns[column] as Float64Array
+    for (let i = 0; i < rows.count; i++) values[i] += by
+  }
+  shift(events, 0, seq)
+  shift(parts, 0, seq)
+  shift(parts, 11, rid)
+  shift(records, 0, rid)
+  shift(statuses, 0, rid)
+}
+
+/** Flattens events into rows numbered from 0 (seq for events and parts, rid for records) until they are taken. */
 export class Flattener {
   private seq = 0
+  private nextRid = 0
   private readonly events = new RowsBuilder(EVENT_COLUMNS)
   private readonly parts = new RowsBuilder(PART_COLUMNS)
   private readonly records = new RowsBuilder(RECORD_COLUMNS)
   private readonly statuses = new RowsBuilder(STATUS_COLUMNS)
-
-  /** `nextRid` is the id the next record gets: ids follow the order records were read in, across every batch. */
-  constructor (public nextRid: number) {}
 
   /** Flattens one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
   add (event: Json, sourceId: string, receivedDay: number): void {
@@ -196,8 +211,10 @@ export class Flattener {
     }
   }
 
-  /** The rows flattened since the last call. */
+  /** The rows flattened since the last call; the next are numbered from 0 again. */
   take (): Tables {
+    this.seq = 0
+    this.nextRid = 0
     return { events: this.events.take(), parts: this.parts.take(), records: this.records.take(), statuses: this.statuses.take() }
   }
 }

@@ -1,7 +1,9 @@
+import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { test } from 'tap'
 import { Flattener } from '../../lib/analysis/flatten'
-import { IN_FLIGHT, parseFiles, type Batch, type ParseFile } from '../../lib/analysis/parse'
+import { IN_FLIGHT, parseFiles, type Batch, type ParseFile, type ParseJob } from '../../lib/analysis/parse'
 import { App, anonymousId, append, stored } from './helpers/events'
 
 const DAY = '2026-03-01'
@@ -24,35 +26,59 @@ async function all (batches: AsyncGenerator<Batch>): Promise<Batch[]> {
   return taken
 }
 
-test('the worker posts whole members in order, and runs at most IN_FLIGHT batches ahead of the caller', async t => {
-  const file = storedFile(t.testdir(), IN_FLIGHT + 4)
-  const batches = await all(parseFiles({ files: [file], firstRid: 10, batchBytes: 1 }))
-  t.equal(batches.length, IN_FLIGHT + 5, 'one batch per member, then the last (empty) one')
+test('the workers post whole members in reading order, each at most IN_FLIGHT batches ahead of the caller', async t => {
+  const dir = t.testdir()
+  const file = storedFile(dir, 2 * IN_FLIGHT + 3)
+  const batches = await all(parseFiles({ files: [file], firstRid: 10, batchBytes: 1, workers: 2 }))
+  t.equal(batches.length, 2 * IN_FLIGHT + 4, 'one batch per member, then the last (empty) one')
   const offsets = batches.flatMap(batch => batch.files.map(([, offset]) => offset))
   t.equal(offsets[0], 0, 'the file is started at its offset')
   t.same(offsets, [...offsets].sort((a, b) => a - b), 'offsets only move forward')
-  t.same(batches.map(batch => batch.tables.records.count), [...Array(IN_FLIGHT + 4).fill(1), 0])
-  t.same(batches.flatMap(batch => [...batch.tables.records.columns[0] as Float64Array]), Array.from({ length: IN_FLIGHT + 4 }, (_, i) => 10 + i), 'record ids follow the reading order')
-  t.equal(batches.at(-1)?.nextRid, 10 + IN_FLIGHT + 4)
+  t.same(batches.map(batch => batch.tables.records.count), [...Array(2 * IN_FLIGHT + 3).fill(1), 0])
+  t.same(batches.flatMap(batch => [...batch.tables.records.columns[0] as Float64Array]), Array.from({ length: 2 * IN_FLIGHT + 3 }, (_, i) => 10 + i), 'record ids follow the reading order')
+  t.same(batches.flatMap(batch => [...batch.tables.events.columns[0] as Float64Array]), Array.from({ length: 2 * IN_FLIGHT + 3 }, (_, i) => i), 'and so do event sequence numbers')
+  t.equal(batches.at(-1)?.nextRid, 10 + 2 * IN_FLIGHT + 3)
 })
 
-test('a failure of the worker (an I/O error) is thrown to the caller', async t => {
+test('one worker or two: the same batches, torn members and lines that are no events included', async t => {
+  const dir = t.testdir()
+  const app = new App(anonymousId('torn'), '1.0.0')
+  const lines = (n: number): string[] => Array.from({ length: n }, () => stored(app.serve('/x', 'GET', 1).report()[0], RECEIVED))
+  append(dir, DAY, lines(3))
+  append(dir, DAY, [...lines(2), 'not json'])
+  const file = append(dir, DAY, lines(1))
+  const whole = gzipSync(lines(1).join('\n') + '\n')
+  appendFileSync(file, whole.subarray(0, whole.length - 5))
+  const second = append(dir, DAY, lines(2), { name: 'b.gz' })
+  const job = (workers: number): ParseJob => ({
+    files: [{ index: 0, file, sourceId: 'src', receivedDay: 0, from: 0 }, { index: 1, file: second, sourceId: 'src', receivedDay: 0, from: 0 }],
+    firstRid: 1,
+    batchBytes: 1,
+    workers
+  })
+  const one = await all(parseFiles(job(1)))
+  t.same(await all(parseFiles(job(2))), one)
+  t.same(one.flatMap(batch => batch.skipped.map(s => s.reason)), ['line 3 of the member is not an event with a messageId', 'truncated'])
+  t.same(one.map(batch => batch.tables.events.count), [3, 2, 1, 2, 0])
+})
+
+test('a failure of a worker (an I/O error) is thrown to the caller', async t => {
   const missing = { ...storedFile(t.testdir(), 1), file: join(t.testdir(), 'gone.gz') }
-  await t.rejects(all(parseFiles({ files: [missing], firstRid: 1, batchBytes: 1 })), { code: 'ENOENT' })
+  await t.rejects(all(parseFiles({ files: [missing], firstRid: 1, batchBytes: 1, workers: 2 })), { code: 'ENOENT' })
 })
 
-test('a caller that stops early stops the worker', async t => {
+test('a caller that stops early stops the workers', async t => {
   const file = storedFile(t.testdir(), IN_FLIGHT * 2)
-  const batches = parseFiles({ files: [file], firstRid: 1, batchBytes: 1 })
+  const batches = parseFiles({ files: [file], firstRid: 1, batchBytes: 1, workers: 2 })
   const first = await batches.next()
   t.equal((first.value as Batch).tables.records.count, 1)
-  t.same(await batches.return(undefined), { done: true, value: undefined }, 'the worker is terminated, and nothing more comes')
+  t.same(await batches.return(undefined), { done: true, value: undefined }, 'the workers are terminated, and nothing more comes')
 })
 
 test('rows grow past their first allocation, every value kept, NULL as NaN', t => {
   const app = new App(anonymousId('grow'), '1.0.0')
   for (let e = 0; e < 3000; e++) app.serve(`/e${e}`, 'GET', e)
-  const flattener = new Flattener(1)
+  const flattener = new Flattener()
   const [report] = app.report()
   delete (report.properties as { memory?: unknown }).memory
   flattener.add(report, 'src', 0)
@@ -61,7 +87,7 @@ test('rows grow past their first allocation, every value kept, NULL as NaN', t =
   t.equal((records.columns[0] as Float64Array).length, 3000, 'numbers are cut to the row count')
   t.same([...(records.columns[5] as Float64Array)].slice(2995), [2995, 2996, 2997, 2998, 2999], 'requests')
   t.same((records.columns[3] as string[]).slice(0, 2), ['/e0', '/e1'])
-  t.same([...(parts.columns[12] as Float64Array)], [3000], 'the part counts its records')
+  t.same([...(parts.columns[11] as Float64Array), ...(parts.columns[12] as Float64Array)], [0, 3000], 'the part counts its records, numbered from 0')
   t.ok(Number.isNaN((parts.columns[9] as Float64Array)[0]), 'a report without memory has NULL rss')
   t.equal(flattener.take().records.count, 0, 'what is taken is not taken again')
   t.end()
