@@ -58,6 +58,7 @@ export async function * parseFiles ({ files, firstRid, batchBytes, workers: coun
   // Subscribed at once, so that no message is emitted unheard. A worker exits once it posted its last batch, and Node
   // delivers every message posted before the exit event.
   const posted = workers.map(worker => on(worker, 'message', { close: ['exit'] }))
+  const exited = workers.map(async worker => await new Promise(resolve => worker.once('exit', resolve)))
   let seq = 0
   let rid = firstRid
   try {
@@ -72,6 +73,9 @@ export async function * parseFiles ({ files, firstRid, batchBytes, workers: coun
       yield { ...batch, nextRid: rid }
       workers[n % count].postMessage(null)
     }
+    // The others end on their own too, having nothing more to post: stopping them could lose what they write on the
+    // way out (their coverage, when it is measured).
+    await Promise.all(exited)
   } finally {
     await Promise.all(workers.map(async worker => await worker.terminate()))
   }
