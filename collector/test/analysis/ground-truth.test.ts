@@ -288,7 +288,10 @@ test('ground truth: six real installations → receiver → ingest → report; e
     const aborted = [...published.values()].reduce((a, side) => a + side.requests - side.responses, 0)
     const errors = [...published.values()].reduce((a, side) => a + side.errors5xx, 0)
     const buckets = new Set([...published.values()].flatMap(side => [side.p50, side.p95, side.p99]).map(figure => figure?.bucket).filter(b => b !== undefined))
-    t.ok(buckets.size >= 4, `percentiles in ${buckets.size} different buckets`)
+    // The checks above mean something only if the percentiles are spread. The handlers' sleeps (3 to 60 ms) are lower
+    // bounds of their latency; on a loaded machine (CI runs test files side by side) the fast endpoints slow down
+    // into the buckets of the slow ones, so three distinct buckets are asked for, not every one the sleeps aim at.
+    t.ok(buckets.size >= 3, `percentiles in ${buckets.size} different buckets`)
     t.equal(errors, grain.reduce((a, g) => a + errors5xx(g.status), 0), 'every 5xx sent')
     // Two aborts and three websocket upgrades in each of the two phases.
     t.equal(aborted, 4, 'the aborted requests: counted as requests without a response')
