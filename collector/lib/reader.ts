@@ -144,7 +144,8 @@ export async function listFiles (dir: string): Promise<StoredFile[]> {
   return files
 }
 
-function parseObject (line: string): Record<string, unknown> | undefined {
+/** The JSON object a line holds, or undefined when it holds something else or is no JSON. */
+export function parseObject (line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line)
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined

@@ -4,19 +4,9 @@
 import { on } from 'node:events'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
-import { readMembers, type Member } from '../reader'
+import { parseObject, readMembers, type Member } from '../reader'
 import { Flattener } from './flatten'
 import { IN_FLIGHT, type Batch, type WorkerJob } from './parse'
-
-/** The event a line holds, or undefined when it is no JSON object with a string messageId. */
-function parseEvent (line: string): Record<string, unknown> | undefined {
-  try {
-    const event: unknown = JSON.parse(line)
-    return typeof event === 'object' && event !== null && typeof (event as { messageId?: unknown }).messageId === 'string' ? event as Record<string, unknown> : undefined
-  } catch {
-    return undefined
-  }
-}
 
 const port = parentPort as MessagePort
 const { files, batchBytes, worker, workers } = workerData as WorkerJob
@@ -46,8 +36,8 @@ function parse (member: Member, file: string, sourceId: string, receivedDay: num
   for (const [at, line] of member.lines.entries()) {
     batch.lines++
     batch.bytes += line.length + 1
-    const event = parseEvent(line)
-    if (event === undefined) {
+    const event = parseObject(line)
+    if (event === undefined || typeof event.messageId !== 'string') {
       batch.skipped.push({ file, offset: member.offset, reason: `line ${at + 1} of the member is not an event with a messageId` })
       continue
     }

@@ -58,6 +58,7 @@ export async function * parseFiles ({ files, firstRid, batchBytes, workers: coun
   // Subscribed at once, so that no message is emitted unheard. A worker exits once it posted its last batch, and Node
   // delivers every message posted before the exit event.
   const posted = workers.map(worker => on(worker, 'message', { close: ['exit'] }))
+  // Not events.once: it would reject, unheard, when a worker fails.
   const exited = workers.map(async worker => await new Promise(resolve => worker.once('exit', resolve)))
   let seq = 0
   let rid = firstRid
