@@ -10,6 +10,7 @@ import fastifyTelemetry, { type MetricsRecord, type TelemetrySnapshot } from '..
 import { useEnv } from './helpers/env'
 import { rawRequest } from './helpers/raw-http'
 import { quietOptions, snapshotOf } from './helpers/snapshot'
+import { echo, listeningPort } from './helpers/websocket'
 
 useEnv(t)
 
@@ -26,10 +27,6 @@ function records (snapshot: TelemetrySnapshot): Array<[string, MetricsRecord]> {
     for (const [method, methodRecord] of Object.entries(record.methods)) named.push([`${method} ${path}`, methodRecord])
   }
   return named
-}
-
-function listeningPort (app: FastifyInstance): number {
-  return (app.server.address() as { port: number }).port
 }
 
 /** An upstream server for the proxied route: 1 000 bytes with their length. */
@@ -111,17 +108,6 @@ async function startApp (t: Test): Promise<{ app: FastifyInstance, port: number,
 
   await app.listen({ port: 0, host: '127.0.0.1' })
   return { app, port: listeningPort(app), probe }
-}
-
-/** A websocket round trip: open, one echo, close. */
-async function echo (port: number): Promise<string> {
-  const client = new WebSocket(`ws://127.0.0.1:${port}/ws`)
-  await once(client, 'open')
-  client.send('hi')
-  const [message] = await once(client, 'message') as [Buffer]
-  client.close()
-  await once(client, 'close')
-  return message.toString()
 }
 
 /** A raw socket that sends `bytes` and is destroyed once `ready` (the server has seen the request) resolves. */
