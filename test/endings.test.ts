@@ -185,19 +185,6 @@ async function fetchText (port: number, url: string): Promise<string> {
   return await (await fetch(`http://127.0.0.1:${port}${url}`)).text()
 }
 
-test('a reply.callNotFound() 404 counts under the route\'s endpoint, fixed at onRequest, whatever the order of registration', async t => {
-  for (const placement of ['before', 'after']) {
-    const app = Fastify()
-    const declare = (): void => { app.get('/assets/*', async (request, reply) => reply.callNotFound()) }
-    if (placement === 'after') declare()
-    await app.register(fastifyTelemetry, quietOptions(ENDPOINTS))
-    if (placement === 'before') declare()
-    t.equal((await app.inject('/assets/missing.css')).statusCode, 404)
-    t.same(Object.keys(snapshotOf(app).paths), ['/assets'], `plugin registered ${placement} the route`)
-    await app.close()
-  }
-})
-
 test('a hijacked reply that writes its own content-length counts the same size through inject and over a socket', async t => {
   const app = Fastify()
   t.teardown(() => app.close())
