@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS } from '../../errors'
+import { ensureDir } from '../../storage/layout'
 import { openDatabase } from '../db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
@@ -23,7 +24,7 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
   } finally {
     db.close()
   }
-  mkdirSync(outDir, { recursive: true })
+  await ensureDir(resolve(outDir))
   const statsPath = resolve(join(outDir, 'stats.json'))
   const htmlPath = resolve(join(outDir, 'index.html'))
   writeFileSync(statsPath, JSON.stringify(stats, null, 2) + '\n')
