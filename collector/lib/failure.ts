@@ -18,7 +18,7 @@ const CAUSES: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'the operation is not permitted',
   EEXIST: 'a file of that name is in the way',
-  ENOTDIR: 'a part of the path is a file, not a directory',
+  ENOTDIR: 'it or a part of its path is a file, not a directory',
   EISDIR: 'it is a directory',
   EROFS: 'the file system is read-only',
   ENOSPC: 'the disk is full',

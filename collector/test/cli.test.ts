@@ -79,7 +79,7 @@ test('serve fails at once, exit 1, on a data directory it cannot create', async 
   const file = join(t.testdir({ file: 'x' }), 'file')
   const io = memoryIo({ TELEMETRY_WRITE_KEYS: KEY })
   t.equal(await main(['serve', '--data', join(file, 'data')], io), 1)
-  t.equal(io.errors(), `fastify-anonymous-telemetry-collector serve: cannot create the directory ${join(file, 'data', 'segment-logs')}: a part of the path is a file, not a directory\n`)
+  t.equal(io.errors(), `fastify-anonymous-telemetry-collector serve: cannot create the directory ${join(file, 'data', 'segment-logs')}: it or a part of its path is a file, not a directory\n`)
 })
 
 test('serve prints where it listens and writes, takes batches, and stops cleanly when told', async t => {
