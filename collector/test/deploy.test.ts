@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { KEY } from './helpers/collector'
+import { spawnServe } from './helpers/serve-process'
 
 const DEPLOY = join(__dirname, '..', 'deploy')
 const CLI = join(__dirname, '..', 'dist', 'cli.js')
@@ -64,16 +64,12 @@ test('the receiver: a dynamic user, its state directory, read-only elsewhere, re
 test('the receiver\'s command line starts the collector, which stops with exit code 0 on SIGTERM', async t => {
   const state = t.testdir()
   const [command] = values('fastify-telemetry-collector.service', 'Service', 'ExecStart')
-  const argv = command.replaceAll('%S', state).replace('--port 8080', '--port 0').split(' ').slice(1)
-  const child = spawn(process.execPath, [CLI, ...argv], { env: { ...process.env, TELEMETRY_WRITE_KEYS: KEY }, stdio: ['ignore', 'pipe', 'inherit'] })
-  let output = ''
-  child.stdout.setEncoding('utf8')
-  await new Promise<void>(resolve => child.stdout.on('data', (chunk: string) => { output += chunk; if (output.includes('writing to')) resolve() }))
-  child.kill('SIGTERM')
-  const [code] = await once(child, 'exit')
-  t.equal(code, 0)
-  t.match(output, 'listening on http://127.0.0.1:')
-  t.match(output, `writing to ${join(state, 'fastify-telemetry', 'data', 'segment-logs')}\n`)
+  const [, subcommand, ...flags] = command.replaceAll('%S', state).replace('--port 8080', '--port 0').split(' ')
+  t.equal(subcommand, 'serve')
+  const serve = await spawnServe(CLI, flags, { ...process.env, TELEMETRY_WRITE_KEYS: KEY })
+  t.equal(await serve.stop(), 0)
+  t.match(serve.output(), 'listening on http://127.0.0.1:')
+  t.match(serve.output(), `writing to ${join(state, 'fastify-telemetry', 'data', 'segment-logs')}\n`)
 })
 
 test('the nightly job: ingest, report, then prune of what is older than the retention, on the receiver\'s data', async t => {
