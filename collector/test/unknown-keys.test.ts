@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { test } from 'tap'
+import { PassThrough } from 'node:stream'
 import { defaultSourceId } from '../lib/index'
+import { serveConfig, startServer } from '../lib/serve'
 import { UNKNOWN_KEYS_NAMED, WARN_EVERY_MS } from '../lib/unknown-keys'
 import { KEY, listeningCollector } from './helpers/collector'
 import { batch, keepAlive } from './helpers/events'
@@ -141,4 +143,14 @@ test('at close, the refusals after each key\'s last line are logged; a key with 
   await app.close()
   t.equal(warnings().length, 3)
   t.match(warnings()[2], { keyHash: hashOf('counted-twice'), refused: 1, total: 2, msg: /: 1 more request refused in the last 5 s \(2 in all\)/ })
+})
+
+test('serve prints the warning at its default log level', async t => {
+  const log = new PassThrough()
+  let printed = ''
+  log.on('data', chunk => { printed += String(chunk) })
+  const running = await startServer(serveConfig(['--data', t.testdir(), '--write-key', `${KEY}=my-app`, '--port', '0']), log)
+  t.teardown(running.close)
+  t.equal(await send(running.url, 'wrong-key'), 401)
+  t.match(JSON.parse(printed), { level: WARN, keyHash: hashOf('wrong-key'), sourceIds: ['my-app'] })
 })
