@@ -2,9 +2,11 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { summarize, type MethodCells } from './counters'
 import { DeliveryQueue, type DeliveryUnit } from './delivery'
-import { createDryRunSender } from './dry-run'
+import { createDryRunSender, wireBatch, type WireBatch } from './dry-run'
+import { FailureKinds, describeFailure } from './failures'
 import { GcObserver, memoryRecord } from './memory'
 import type { Message, Sender, SenderContext } from './message'
+import { operatorLog, type OperatorLog } from './notice'
 import type { ResolvedOptions } from './options'
 import {
   EVENTS, SCHEMA_VERSION, identifyTraits, splitReport,
@@ -18,6 +20,9 @@ export interface ReporterContext {
   log: FastifyBaseLogger
   endpoints: ReadonlyMap<string, MethodCells>
 }
+
+/** Failure kinds already told at `warn` in this process (every app in it): later ones of a kind go to `debug`. */
+const toldFailures = new FailureKinds()
 
 /**
  * Owns everything that happens away from the request path: the three timers, building events, the delivery queue,
@@ -40,18 +45,30 @@ export class Reporter {
   /** Set once the first event is due; resolves once the sending side is loaded. */
   private opening: Promise<Sender> | null = null
   private sender: Sender | null = null
+  private readonly operator: OperatorLog
 
-  constructor (private readonly ctx: ReporterContext) {}
+  constructor (private readonly ctx: ReporterContext) {
+    this.operator = operatorLog(ctx.log)
+  }
 
   get pending (): number {
     return this.queue.pending
   }
 
-  /** `onReady`: the clock for `identifyAfter` and `uptime` starts here. */
+  /**
+   * `onReady`: the clock for `identifyAfter` and `uptime` starts here. In dry run nothing leaves, so there is
+   * nothing to wait for: the identify and a first report are logged at once.
+   */
   start (): void {
     this.readyAt = performance.now()
     this.gc.start()
-    this.schedule(setTimeout(() => this.identify(), this.ctx.options.identifyAfter))
+    if (this.ctx.options.dryRun) this.identify()
+    else this.schedule(setTimeout(() => this.identify(), this.ctx.options.identifyAfter))
+  }
+
+  /** The request bodies a report sent now would post, one per part, in the dry-run wire form. */
+  preview (): WireBatch[] {
+    return this.reportUnit().messages.map(message => wireBatch(message, this.ctx.clusterId))
   }
 
   snapshot (): TelemetrySnapshot {
@@ -155,10 +172,19 @@ export class Reporter {
     this.ctx.log.debug({ kind: unit.kind }, 'fastify-anonymous-telemetry: delivery queue full, dropped a waiting event (a newer one carries its data)')
   }
 
+  /**
+   * The first failure of each kind in the process is told where the operator sees it, with a hint; later ones of
+   * that kind go to `debug`. Neither says anything of the write key or of what was sent.
+   */
   private failed (unit: DeliveryUnit<Message>, error: unknown): void {
-    // A collector's non-2xx answer carries its status: a redirect, say, is worth seeing at a glance.
-    const status = (error as { status?: unknown } | null)?.status
-    this.ctx.log.debug({ kind: unit.kind, status, err: error },
-      `fastify-anonymous-telemetry: event not delivered${typeof status === 'number' ? ` (collector answered ${status})` : ''}`)
+    const { options } = this.ctx
+    const failure = describeFailure(error, options.host, options.path)
+    const fields = { kind: unit.kind, failure: failure.kind, status: failure.status, code: failure.code }
+    const message = `fastify-anonymous-telemetry: event not delivered (${failure.what})`
+    if (toldFailures.first(failure.kind)) {
+      this.operator.warn(fields, `${message}: ${failure.hint}. Later failures of this kind are logged at debug`)
+    } else {
+      this.ctx.log.debug({ ...fields, err: error }, message)
+    }
   }
 }

@@ -18,6 +18,8 @@ interface StageFacts {
   loaded: string[]
   /** What Node's own fetch answered to a PUT with content-length: 0, or `null` when not asked. */
   fetch: number | string | null
+  /** At `ready`: how many bodies `fastify.telemetry.preview()` returned, just before the facts were taken. */
+  previewed?: number
 }
 
 interface Case {
@@ -66,6 +68,8 @@ for (const testCase of CASES) {
       t.teardown(() => collector.close())
       const facts = await runStages(collector, testCase, useFetch)
       t.strictSame(facts.map(stage => stage.stage), testCase.stages, 'every stage was seen')
+      t.equal(facts.find(stage => stage.stage === 'ready')?.previewed, testCase.telemetry === 'off' ? 0 : 1,
+        'fastify.telemetry.preview() was called before the facts of ready were taken')
 
       for (const stage of facts) {
         t.strictSame(stage.differences, [], `after ${stage.stage}: globalThis has the same own names, symbols and values ` +
