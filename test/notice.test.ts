@@ -1,12 +1,10 @@
-import { fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
-import { join } from 'node:path'
 import t, { test } from 'tap'
 import type { TelemetryOptions } from '../lib/index'
 import { WHAT_IS_SENT_URL } from '../lib/notice'
 import type { NoticeApp } from './fixtures/notice-app'
 import { LEVEL, type LogLine } from './helpers/log-sink'
+import { run, type Seen } from './helpers/operator'
 
 // Operators always learn that telemetry is on: once per process and installation, at `ready`, through the app's
 // logger when it has a real one, else as one plain line on standard error. The apps run in child processes
@@ -26,39 +24,6 @@ const clusterId = (name: string): string => createHash('sha512').update(issuer(n
 /** Nothing is due for 15 minutes (the default `identifyAfter`) and the host is a closed port: nothing can leave. */
 const on = (name: string, extra: TelemetryOptions = {}): TelemetryOptions =>
   ({ writeKey: WRITE_KEY, issuerUrl: issuer(name), endpoints: ['/clients'], host: 'http://127.0.0.1:9', ...extra })
-
-interface Seen {
-  /** The loggers' JSON lines on stdout. */
-  logged: LogLine[]
-  /** The plugin's lines on stderr. */
-  stderr: string[]
-}
-
-function parse (stdout: string, stderr: string): Seen {
-  const logged = stdout.split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as LogLine)
-  return { logged, stderr: stderr.split('\n').filter(line => line.includes('fastify-anonymous-telemetry')) }
-}
-
-/**
- * Runs the fixture with `apps` on a clean environment plus `env`, until every app is ready and `until` holds for
- * what it wrote; then closes the apps and returns what the process wrote.
- */
-async function run (apps: NoticeApp[], env: NodeJS.ProcessEnv = {}, until: (seen: Seen) => boolean = () => true): Promise<Seen> {
-  const clean: NodeJS.ProcessEnv = { ...process.env, DISABLE_TELEMETRY: '', DO_NOT_TRACK: '', TELEMETRY_DRY_RUN: '', ...env }
-  const child = fork(join(__dirname, 'fixtures', 'notice-app.ts'), [JSON.stringify(apps)], { env: clean, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-  const exited = once(child, 'exit')
-  let stdout = ''
-  let stderr = ''
-  let wake = (): void => {}
-  child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); wake() })
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); wake() })
-  await once(child, 'message')
-  while (!until(parse(stdout, stderr))) await new Promise<void>(resolve => { wake = resolve })
-  child.send('close')
-  const [code] = await exited
-  if (code !== 0) throw new Error(`the fixture exited with ${String(code)}: ${stderr}`)
-  return parse(stdout, stderr)
-}
 
 /** Logged notices of the app named `name`. */
 const noticesOf = (seen: Seen, name: string): LogLine[] =>

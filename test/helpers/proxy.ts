@@ -124,3 +124,33 @@ export class MuteProxy {
     await once(this.server, 'close')
   }
 }
+
+/** A proxy that asks for credentials: every `CONNECT` is answered 407, whatever it carries. */
+export class AuthProxy {
+  /** `CONNECT` requests received, each refused. */
+  connects = 0
+
+  private constructor (private readonly server: Server) {}
+
+  static async start (): Promise<AuthProxy> {
+    const server = createServer((req, res) => res.writeHead(501).end())
+    const proxy = new AuthProxy(server)
+    server.on('connect', (req, client: Socket) => {
+      proxy.connects++
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n')
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return proxy
+  }
+
+  get url (): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+  }
+
+  async close (): Promise<void> {
+    this.server.closeAllConnections()
+    this.server.close()
+    await once(this.server, 'close')
+  }
+}
