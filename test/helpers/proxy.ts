@@ -6,17 +6,18 @@ import type { Test } from 'tap'
 /**
  * A forward proxy on 127.0.0.1 that tunnels `CONNECT host:port` to loopback targets only. undici tunnels through
  * an HTTP proxy even for http:// targets, so an absolute-form request is answered 501 and would show up as a failure.
+ * Started with `asksForCredentials`, it answers every `CONNECT` 407 instead, whatever it carries.
  */
 export class ForwardProxy {
   /** `host:port` of every tunnel asked for, in order. */
   readonly tunnels: string[] = []
   private readonly sockets = new Set<Socket>()
 
-  private constructor (private readonly server: Server) {}
+  private constructor (private readonly server: Server, private readonly asksForCredentials: boolean) {}
 
-  static async start (): Promise<ForwardProxy> {
+  static async start ({ asksForCredentials = false } = {}): Promise<ForwardProxy> {
     const server = createServer((req, res) => res.writeHead(501).end())
-    const proxy = new ForwardProxy(server)
+    const proxy = new ForwardProxy(server, asksForCredentials)
     server.on('connect', (req, client: Socket, head: Buffer) => proxy.tunnel(req.url ?? '', client, head))
     server.on('connection', socket => proxy.track(socket))
     server.listen(0, '127.0.0.1')
@@ -36,6 +37,10 @@ export class ForwardProxy {
 
   private tunnel (target: string, client: Socket, head: Buffer): void {
     this.tunnels.push(target)
+    if (this.asksForCredentials) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n')
+      return
+    }
     const { hostname, port } = new URL(`http://${target}`)
     if (hostname !== '127.0.0.1') {
       client.end('HTTP/1.1 403 Forbidden\r\n\r\n')
@@ -120,36 +125,6 @@ export class MuteProxy {
 
   async close (): Promise<void> {
     for (const socket of this.sockets) socket.destroy()
-    this.server.close()
-    await once(this.server, 'close')
-  }
-}
-
-/** A proxy that asks for credentials: every `CONNECT` is answered 407, whatever it carries. */
-export class AuthProxy {
-  /** `CONNECT` requests received, each refused. */
-  connects = 0
-
-  private constructor (private readonly server: Server) {}
-
-  static async start (): Promise<AuthProxy> {
-    const server = createServer((req, res) => res.writeHead(501).end())
-    const proxy = new AuthProxy(server)
-    server.on('connect', (req, client: Socket) => {
-      proxy.connects++
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n')
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    return proxy
-  }
-
-  get url (): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
-  }
-
-  async close (): Promise<void> {
-    this.server.closeAllConnections()
     this.server.close()
     await once(this.server, 'close')
   }
