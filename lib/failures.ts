@@ -58,15 +58,13 @@ export function describeFailure (error: unknown, origin: string, path: string): 
   return { kind: 'other', what: error instanceof Error ? error.name : typeof error, hint: codeHint('', origin) }
 }
 
-/** Failure kinds seen so far, at most `cap`: beyond it, a new kind counts as seen, so the state stays bounded. */
+/** Failure kinds seen so far, at most `MAX_FAILURE_KINDS`: beyond them, a new kind counts as seen, so the state stays bounded. */
 export class FailureKinds {
   private readonly seen = new Set<string>()
 
-  constructor (private readonly cap = MAX_FAILURE_KINDS) {}
-
-  /** Whether `kind` is new to this process (and there was room to remember it). */
+  /** Whether `kind` is new (and there was room to remember it). */
   first (kind: string): boolean {
-    if (this.seen.has(kind) || this.seen.size >= this.cap) return false
+    if (this.seen.has(kind) || this.seen.size >= MAX_FAILURE_KINDS) return false
     this.seen.add(kind)
     return true
   }

@@ -131,6 +131,7 @@ test('every failure is sorted into a kind with a hint, by its fields alone', asy
   t.equal(at({ status: 400 }), 'the collector refused the batch')
   t.equal(at(new Error('Proxy response (403) !== 200 when HTTP Tunneling')), 'the proxy refused the tunnel to https://collector.example')
   t.equal(at({ code: 'ENOTFOUND' }), 'the host name of https://collector.example did not resolve')
+  t.equal(at({ code: 'EAI_AGAIN' }), 'the host name of https://collector.example did not resolve')
   t.equal(at({ code: 'ECONNRESET' }), 'the connection was closed before an answer came')
   t.equal(at({ code: 'UND_ERR_SOCKET' }), 'the connection was closed before an answer came')
   t.equal(at({ code: 'CERT_HAS_EXPIRED' }), 'the event could not be delivered; the next report is the retry')
