@@ -40,7 +40,6 @@ export class Reporter {
   private readyAt = 0
   /** An identify that was lost is sent again before the next report: its traits travel nowhere else. */
   private identifyState: 'unsent' | 'queued' | 'delivered' = 'unsent'
-  private closed = false
   private timers: NodeJS.Timeout[] = []
   /** Set once the first event is due; resolves once the sending side is loaded. */
   private opening: Promise<Sender> | null = null
@@ -83,12 +82,13 @@ export class Reporter {
 
   /** `onClose`: stop the timers, send a final report if anything was ever sent, and give up after `flushTimeout`. */
   async stop (): Promise<void> {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
+    this.stopTimers()
     this.gc.stop()
     // An instance that closes before its first event was due has loaded nothing and sends nothing.
     if (this.opening === null) return
     const sender = await this.opening
+    // Closed while the sending side loaded: its intervals were set just now, and have had no chance to fire.
+    this.stopTimers()
     this.queue.push(this.reportUnit())
     this.queue.drain()
     // Sockets are unref'd so that telemetry never keeps a process alive; while the final report is flushed, this
@@ -96,6 +96,11 @@ export class Reporter {
     const holdOpen = setTimeout(() => {}, this.ctx.options.flushTimeout)
     await sender.close(this.ctx.options.flushTimeout)
     clearTimeout(holdOpen)
+  }
+
+  private stopTimers (): void {
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers = []
   }
 
   private schedule (timer: NodeJS.Timeout): void {
@@ -109,7 +114,6 @@ export class Reporter {
       this.sender = sender
       this.queue.push(this.identifyUnit())
       this.queue.push(this.reportUnit())
-      if (this.closed) return sender
       const { options } = this.ctx
       this.schedule(setInterval(() => this.report(), options.reportInterval))
       this.schedule(setInterval(() => this.keepAlive(), options.keepAliveInterval))

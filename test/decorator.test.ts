@@ -89,6 +89,15 @@ test('fastify.telemetry.snapshot() returns the report that would be sent now', a
   t.strictSame(Object.keys(snapshot?.paths ?? {}), ['/clients'])
 })
 
+test('fastify.telemetry.snapshot() before ready gives an uptime of 0: the clock starts at ready', async t => {
+  const collector = await Collector.start()
+  t.teardown(() => collector.close())
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, telemetryOptions(collector, { identifyAfter: MAX_TIMER_MS }))
+  t.equal(app.telemetry.snapshot()?.uptime, 0)
+})
+
 test('fastify.telemetry.preview() returns the bodies a report sent now would post: the wire form, the write key redacted', async t => {
   const collector = await Collector.start(WRITE_KEY)
   const app = await buildApp(telemetryOptions(collector, { reportInterval: 200, keepAliveInterval: MAX_TIMER_MS }))
