@@ -1,19 +1,20 @@
-import type { AddressInfo } from 'node:net'
+import { fork, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
 import fc from 'fast-check'
-import type { NestFastifyApplication } from '@nestjs/platform-fastify'
-import { VersioningType } from '@nestjs/common'
-import type { FastifyInstance } from 'fastify'
 import t, { test, type Test } from 'tap'
 import { Client } from 'undici'
+import type { TelemetrySnapshot } from '../lib/index'
 import { telemetryOptions } from './helpers/app'
-import { Collector, type CollectedEvent } from './helpers/collector'
+import { Collector } from './helpers/collector'
 import { useEnv } from './helpers/env'
-import { nestApp, type NestAppOptions } from './helpers/nest-app'
 import { encodedSegment, fastCheckSeed, findLeaks, headerName, headerValue, secret } from './helpers/secrets'
-import { quietOptions, requestsByPath } from './helpers/snapshot'
+import { quietOptions } from './helpers/snapshot'
+import type { NestAppOptions } from './fixtures/nest-app'
 
-// A real NestJS 12 app (test/helpers/nest-app.ts) with the plugin registered as NestJS documents Fastify plugins:
-// a global prefix, URI versioning, a route parameter, a guard that answers 403 and an exception filter.
+// A real NestJS 12 app (test/fixtures/nest-app.ts) with the plugin registered as NestJS documents Fastify plugins:
+// a global prefix, URI versioning, a route parameter, a guard that answers 403 and an exception filter. It runs as a
+// server process of its own (test/fixtures/nest-server.js says why), reached over loopback sockets.
 
 useEnv(t)
 
@@ -63,15 +64,42 @@ interface Answer {
   body: string
 }
 
-/** Listens on loopback; closes the app when `t` ends (before any collector the caller closes in its own teardown). */
-async function listening (t: Test, options: NestAppOptions): Promise<{ app: NestFastifyApplication, client: Client }> {
-  const app = await nestApp(options)
-  t.teardown(() => app.close())
-  await app.listen(0, '127.0.0.1')
-  const { port } = app.getHttpServer().address() as AddressInfo
+const SERVER = join(__dirname, 'fixtures', 'nest-server.js')
+
+interface NestServer {
+  client: Client
+  /** `fastify.telemetry`'s snapshot and allow-list, asked of the server now. */
+  telemetry: () => Promise<{ snapshot: TelemetrySnapshot, endpoints: string[] }>
+  /** Closes the app (with it the plugin, which sends its final report) and waits for the process to exit. */
+  close: () => Promise<void>
+}
+
+/** Starts the app in its own process; it is closed when `t` ends, before any collector the caller closes later. */
+async function nestServer (t: Test, options: NestAppOptions): Promise<NestServer> {
+  const child: ChildProcess = fork(SERVER, [JSON.stringify(options)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const exited = once(child, 'exit')
+  const [{ port }] = await Promise.race([once(child, 'message'), exited.then(([code]) => {
+    throw new Error(`nest-server exited with ${String(code)}`)
+  })]) as [{ port: number }]
   const client = new Client(`http://127.0.0.1:${port}`)
-  t.teardown(() => client.close())
-  return { app, client }
+  let closed: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closed ??= client.close().then(async () => {
+      child.disconnect()
+      await exited
+    })
+    await closed
+  }
+  t.teardown(close)
+  return {
+    client,
+    close,
+    telemetry: async () => {
+      child.send('snapshot')
+      const [answer] = await once(child, 'message')
+      return answer
+    }
+  }
 }
 
 /** Sends `requests` one after the other over a real socket; the answers without `date`, which only tells the time. */
@@ -85,20 +113,15 @@ async function send (client: Client, requests: Sent[]): Promise<Answer[]> {
   return answers
 }
 
-function fastifyOf (app: NestFastifyApplication): FastifyInstance {
-  return app.getHttpAdapter().getInstance()
-}
-
-/** `{ endpoint: { METHOD: requests } }` of a report, as `requestsByPath` reads the snapshot. */
-function reportedRequests (report: CollectedEvent): Record<string, Record<string, number>> {
-  const paths = report.properties?.paths as Record<string, { methods: Record<string, { requests: number }> }>
+/** `{ endpoint: { METHOD: requests } }` of a snapshot's or a report's `paths`. */
+function requestsByPath (paths: Record<string, { methods: Record<string, { requests: number } | undefined> }>): Record<string, Record<string, number | undefined>> {
   return Object.fromEntries(Object.entries(paths).map(([endpoint, path]) =>
-    [endpoint, Object.fromEntries(Object.entries(path.methods).map(([method, record]) => [method, record.requests]))]))
+    [endpoint, Object.fromEntries(Object.entries(path.methods).map(([method, record]) => [method, record?.requests]))]))
 }
 
 test('the app answers every request exactly as it does without the plugin', async t => {
-  const bare = await listening(t, {})
-  const withTelemetry = await listening(t, { telemetry: quietOptions(ENDPOINTS) })
+  const bare = await nestServer(t, {})
+  const withTelemetry = await nestServer(t, { telemetry: quietOptions(ENDPOINTS) })
   const expected = await send(bare.client, TRAFFIC)
   t.strictSame(await send(withTelemetry.client, TRAFFIC), expected, 'status, headers and body of every answer')
   t.strictSame([...new Set(expected.map(answer => answer.status))], [200, 409, 403, 404],
@@ -106,55 +129,52 @@ test('the app answers every request exactly as it does without the plugin', asyn
 })
 
 test('each endpoint counts exactly the requests it got: prefix and version kept, parameters cut', async t => {
-  const { app, client } = await listening(t, { telemetry: quietOptions(ENDPOINTS) })
-  await send(client, TRAFFIC)
-  t.strictSame(fastifyOf(app).telemetry.endpoints.slice().sort(), ['/', ...ENDPOINTS].sort(), 'the allow-list, as registered')
-  t.strictSame(requestsByPath(fastifyOf(app)), EXPECTED, 'the 404s of unknown paths count under /')
-  const status = (endpoint: string): unknown => fastifyOf(app).telemetry.snapshot()?.paths[endpoint].status
-  t.strictSame(status('/api/v1/clients'), { 200: 2 * ROUNDS, 409: ROUNDS }, 'the exception filter\'s 409 under its route')
-  t.strictSame(status('/api/v1/admin'), { 403: ROUNDS }, 'the guard\'s 403 under its route')
+  const server = await nestServer(t, { telemetry: quietOptions(ENDPOINTS) })
+  await send(server.client, TRAFFIC)
+  const { snapshot, endpoints } = await server.telemetry()
+  t.strictSame(endpoints.slice().sort(), ['/', ...ENDPOINTS].sort(), 'the allow-list, as registered')
+  t.strictSame(requestsByPath(snapshot.paths), EXPECTED, 'the 404s of unknown paths count under /')
+  t.strictSame(snapshot.paths['/api/v1/clients'].status, { 200: 2 * ROUNDS, 409: ROUNDS }, 'the exception filter\'s 409 under its route')
+  t.strictSame(snapshot.paths['/api/v1/admin'].status, { 403: ROUNDS }, 'the guard\'s 403 under its route')
 })
 
 test('the collector gets those counts, and nothing of any parameter, query or header', async t => {
   const collector = await Collector.start()
   t.teardown(() => collector.close())
-  const { app, client } = await listening(t, { telemetry: telemetryOptions(collector, { endpoints: ENDPOINTS }) })
-  await send(client, TRAFFIC)
+  const server = await nestServer(t, { telemetry: telemetryOptions(collector, { endpoints: ENDPOINTS }) })
+  await send(server.client, TRAFFIC)
   await collector.waitForEvents('identify')
-  await app.close()
+  await server.close()
 
   const reports = collector.named('telemetry')
   const final = reports.reduce((last, report) => (report.properties?.requests as number) > (last.properties?.requests as number) ? report : last)
   t.equal(final.properties?.requests, TRAFFIC.length, 'the final report counts every request sent')
-  t.strictSame(reportedRequests(final), EXPECTED, 'per endpoint and method, as sent')
+  t.strictSame(requestsByPath(final.properties?.paths), EXPECTED, 'per endpoint and method, as sent')
   t.same(findLeaks(SECRETS.flat(), collector.wireBytes), [], `no secret in any byte the collector received (${collector.events.length} events)`)
 })
 
 test('header versioning: every version of a route counts under its one path; a version no route serves, under /', async t => {
-  const { app, client } = await listening(t, {
-    telemetry: quietOptions(['/api/clients']),
-    versioning: { type: VersioningType.HEADER, header: 'x-api-version' }
-  })
-  const answers = await send(client, [
+  const server = await nestServer(t, { telemetry: quietOptions(['/api/clients']), versioning: 'header' })
+  const answers = await send(server.client, [
     { method: 'GET', path: '/api/clients/a', headers: { 'x-api-version': '1' } },
     { method: 'GET', path: '/api/clients/a', headers: { 'x-api-version': '2' } },
     { method: 'GET', path: '/api/clients/a', headers: { 'x-api-version': '3' } },
     { method: 'GET', path: '/api/clients/a', headers: {} }
   ])
   t.strictSame(answers.map(answer => answer.status), [200, 200, 404, 404], 'versions 1 and 2 answered, 3 and none are Nest\'s 404')
-  t.strictSame(requestsByPath(fastifyOf(app)), { '/api/clients': { GET: 2 }, '/': { GET: 2 } },
+  t.strictSame(requestsByPath((await server.telemetry()).snapshot.paths), { '/api/clients': { GET: 2 }, '/': { GET: 2 } },
     'the route\'s path is the same for every version (the version is a Fastify constraint); a 404 has no route')
 })
 
 test('CORS: a preflight counts as OPTIONS under /, the path of the catch-all route that answers it', async t => {
-  const { app, client } = await listening(t, { telemetry: quietOptions(ENDPOINTS), cors: true })
+  const server = await nestServer(t, { telemetry: quietOptions(ENDPOINTS), cors: true })
   const preflight = { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }
-  const answers = await send(client, [
+  const answers = await send(server.client, [
     { method: 'OPTIONS', path: '/api/v1/clients/a', headers: preflight },
     { method: 'DELETE', path: '/api/v1/clients/a', headers: { origin: 'https://app.example.com' } }
   ])
   t.strictSame(answers.map(answer => [answer.status, answer.headers['access-control-allow-origin']]),
     [[204, 'https://app.example.com'], [409, 'https://app.example.com']], 'both answered with CORS headers')
-  t.strictSame(requestsByPath(fastifyOf(app)), { '/': { OPTIONS: 1 }, '/api/v1/clients': { DELETE: 1 } },
+  t.strictSame(requestsByPath((await server.telemetry()).snapshot.paths), { '/': { OPTIONS: 1 }, '/api/v1/clients': { DELETE: 1 } },
     '@fastify/cors answers preflights on its own OPTIONS * route')
 })
