@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { errorRateRegressed } from '../../lib/analysis/significance'
+import { errorRateRegressed } from '../../lib/analysis/report/significance'
 
 test('a clearly higher 5xx rate is a regression (z ≈ 5.2 > 2.326)', async t => {
   t.equal(errorRateRegressed(50, 1000, 10, 1000), true)
