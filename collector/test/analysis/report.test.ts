@@ -7,34 +7,34 @@ import { buildReport } from '../../lib/analysis/report'
 import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 
-const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v1.json'), 'utf8'))
+const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v2.json'), 'utf8'))
 const validate = addFormats(new Ajv({ allErrors: true, strict: false })).compile(schema)
 
 // 6 installations on 1.0.0 (days 1 and 2), 5 of them upgrade on day 2 to 1.1.0 (same installations, new
 // instances), which is slower on GET /items (bucket 7 instead of 4) and answers 503 to half its requests.
 function release (): FleetSpec {
-  const old = uniformFleet(6, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 10 }, { endpoint: '/items', method: 'POST', requests: 2 }] })
+  const old = uniformFleet(6, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 1000 }, { endpoint: '/items', method: 'POST', requests: 200 }] })
   const upgraded = uniformFleet(5, {
     prefix: 'x',
     version: '1.1.0',
     days: ['2026-01-02'],
-    traffic: [{ endpoint: '/items', method: 'GET', requests: 10, status: { 200: 5, 503: 5 }, latency: bucketsWith([7, 10]) }, { endpoint: '/items', method: 'POST', requests: 2 }]
+    traffic: [{ endpoint: '/items', method: 'GET', requests: 1000, status: { 200: 500, 503: 500 }, latency: bucketsWith([7, 1000]) }, { endpoint: '/items', method: 'POST', requests: 200 }]
   })
   for (const i of upgraded.instances) i.instanceId += '-new'
   for (const r of upgraded.reports) { r.instanceId += '-new'; r.reportId += '-new' }
   return mergeFleets(old, upgraded)
 }
 
-test('stats.json validates against its JSON Schema (schema/stats/stats.v1.json)', async t => {
+test('stats.json validates against its JSON Schema (schema/stats/stats.v2.json)', async t => {
   const { stats } = await reportOf(t, release())
   t.equal(validate(stats), true, JSON.stringify(validate.errors))
-  t.equal(stats.schemaVersion, 1)
+  t.equal(stats.schemaVersion, 2)
 })
 
 test('active installations and instances per day', async t => {
   const { stats } = await reportOf(t, release())
   t.same(stats.activity, [{ day: '2026-01-01', installations: 6, instances: 6 }, { day: '2026-01-02', installations: 6, instances: 11 }])
-  t.same(stats.fleet, { installations: 6, instances: 11, requests: 6 * 12 * 2 + 5 * 12 })
+  t.same(stats.fleet, { installations: 6, instances: 11, requests: 6 * 1200 * 2 + 5 * 1200 })
 })
 
 test('version adoption: an installation that ran two versions in a day counts for the newer', async t => {
@@ -52,9 +52,9 @@ test('platform distributions count installations', async t => {
 
 test('endpoint usage, requests per day and method mix', async t => {
   const { stats } = await reportOf(t, release())
-  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 6, share: 1, requests: 204 }])
-  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 6, requests: 72 }, { day: '2026-01-02', installations: 6, requests: 132 }])
-  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 6, requests: 170, share: 170 / 204 }, { method: 'POST', installations: 6, requests: 34, share: 34 / 204 }])
+  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 6, share: 1, requests: 20400 }])
+  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 6, requests: 7200 }, { day: '2026-01-02', installations: 6, requests: 13200 }])
+  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 6, requests: 17000, share: 17000 / 20400 }, { method: 'POST', installations: 6, requests: 3400, share: 3400 / 20400 }])
 })
 
 test('release comparison: latest against previous, with installations behind each side and regressions marked', async t => {
@@ -67,6 +67,10 @@ test('release comparison: latest against previous, with installations behind eac
   t.same([get.latest?.p50?.bucket, get.previous?.p50?.bucket], [7, 4])
   t.equal(get.latest?.errorRate, 0.5)
   t.same(get.regression, { p50: true, p95: true, p99: true, errorRate: true })
+  // 5 installations ran both versions (7 pairs needed): the groups of 5 and 6 are compared unpaired.
+  t.same([get.measures.p50.test, get.measures.p50.pairs, get.measures.p50.installations], ['unpaired', 0, { latest: 5, previous: 6 }])
+  t.equal(get.measures.errorRate.change, 50)
+  t.same(c.summary, { slower: [{ endpoint: '/items', method: 'GET' }], moreErrors: [{ endpoint: '/items', method: 'GET' }], faster: [], fewerErrors: [] })
   const post = c.rows.find(r => r.method === 'POST') as typeof c.rows[number]
   t.same(post.regression, { p50: false, p95: false, p99: false, errorRate: false })
   t.match(html, /class="regression"[^>]*>175 ms ▲/)
@@ -90,8 +94,8 @@ test('the summary is three lines: fleet, traffic, release', async t => {
   const { summary } = await reportOf(t, release())
   t.same(summary, [
     'installations: 6, instances: 11, days: 2 (privacy floor 5)',
-    'requests: 204 over 1 endpoints shown',
-    'release 1.1.0 against 1.0.0: 1 of 2 endpoint rows marked as regressions'
+    'requests: 20400 over 1 endpoints shown',
+    'release 1.1.0 against 1.0.0, 2 endpoint rows: 1 slower (GET /items), 1 with more 5xx (GET /items), 0 faster, 0 with fewer 5xx; 0 not compared (too few installations)'
   ])
 })
 
