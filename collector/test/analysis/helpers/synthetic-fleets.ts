@@ -117,7 +117,10 @@ export function wilson (x: number, n: number): [number, number] {
   return [Math.max(0, centre - half), Math.min(1, centre + half)]
 }
 
-export const percent = (x: number, n: number): string => {
+const pct = (x: number): string => `${Number((100 * x).toPrecision(3))} %`
+
+/** "0.15 % (3 of 2000; 95 % interval 0.0511–0.441 %)" */
+export function percent (x: number, n: number): string {
   const [low, high] = wilson(x, n)
-  return `${(100 * x / n).toFixed(2)} % (${x} of ${n}; 95 % interval ${(100 * low).toFixed(2)}–${(100 * high).toFixed(2)} %)`
+  return `${pct(x / n)} (${x} of ${n}; 95 % interval ${pct(low)}–${pct(high)})`
 }
