@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
-import type { Stats } from '../../lib/analysis/stats-types'
+import type { Stats } from '../../lib/analysis/report/stats-types'
 
 function sink (): { write (text: string): boolean, text: string } {
   return { text: '', write (text) { this.text += text; return true } }

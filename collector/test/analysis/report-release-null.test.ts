@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
-import type { Stats } from '../../lib/analysis/stats-types'
+import type { Stats } from '../../lib/analysis/report/stats-types'
 import { bucketsWith, mergeFleets, uniformFleet } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { test } from 'tap'
-import { buildReport } from '../../lib/analysis/report'
+import { buildReport } from '../../lib/analysis/report/report'
 import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec, type TrafficSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 
@@ -77,7 +77,7 @@ test('release comparison: latest against previous, with installations behind eac
 })
 
 test('rows marked worse come first, then those marked better; the summary names each (open top bucket counts as 10 s)', async t => {
-  const row = (endpoint: string, bucket: number, status = { 200: 200 }): TrafficSpec => ({ endpoint, method: 'GET', requests: 200, status, latency: bucketsWith([bucket, 200]) })
+  const row = (endpoint: string, bucket: number, status: Record<string, number> = { 200: 200 }): TrafficSpec => ({ endpoint, method: 'GET', requests: 200, status, latency: bucketsWith([bucket, 200]) })
   const before = uniformFleet(8, { prefix: 's', version: '1.0.0', days: ['2026-01-01'], traffic: [row('/same', 4), row('/fast', 6), row('/slow', 4), row('/fail-less', 4, { 200: 180, 500: 20 })] })
   const after = uniformFleet(8, { prefix: 's', version: '1.1.0', days: ['2026-01-02'], traffic: [row('/same', 4), row('/fast', 4), row('/slow', 13), row('/fail-less', 4)] })
   for (const i of after.instances) i.instanceId += '-new'
