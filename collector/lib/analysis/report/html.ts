@@ -43,7 +43,7 @@ export function renderHtml (stats: Stats): string {
     table([title, 'installations', 'share'], d.rows.map(r => [e(r.value), String(r.installations), pct(r.share)])) + hidden(d, `values of ${title}`)
 
   const latency = (f: LatencyFigure | null, regressed: boolean): string =>
-    f === null ? '–' : `<span${regressed ? ' class="regression" title="higher bucket than the previous version"' : ''}>${e(f.display)}${regressed ? ' ▲' : ''}</span>`
+    f === null ? '–' : `<span${regressed ? ' class="regression"' : ''}>${e(f.display)}${regressed ? ' ▲' : ''}</span>`
   const side = (s: Side | null, r: Stats['comparison']['rows'][number]['regression'], marks: boolean): string[] => s === null
     ? [fewer, fewer, fewer, fewer, fewer]
     : [String(s.installations), latency(s.p50, marks && r.p50), latency(s.p95, marks && r.p95), latency(s.p99, marks && r.p99),
@@ -90,7 +90,7 @@ ${hidden(stats.endpoints.methods, 'methods')}
 <section id="comparison"><h2>5. Release comparison</h2>
 ${c.latest === null
   ? `<p class="floor">No version is used by at least ${k} installations.</p>`
-  : `<p>Latest <strong>${e(c.latest)}</strong> against previous <strong>${c.previous === null ? '(none)' : e(c.previous)}</strong>. Percentiles by linear interpolation inside the merged histogram's bucket; “&gt; 10 s” is the open top bucket. ▲ marks a regression: ${e(c.rule.percentile)}; ${e(c.rule.errorRate)} (alpha = ${c.rule.alpha}, z &gt; ${c.rule.z}). “inst.” is the number of installations behind the figures.</p>
+  : `<p>Latest <strong>${e(c.latest)}</strong> against previous <strong>${c.previous === null ? '(none)' : e(c.previous)}</strong>. Percentiles by linear interpolation inside the merged histogram's bucket; “&gt; 10 s” is the open top bucket. ▲ marks a regression. ${e(c.rule.text)} “inst.” is the number of installations behind the figures.</p>
 ${figure(comparable.length === 0 ? null : barChart(comparable.map(r => `${r.method} ${r.endpoint}`), [{ name: `${c.latest} p95`, data: comparable.map(r => r.latest?.p95?.ms ?? null) }, { name: `${c.previous ?? ''} p95`, data: comparable.map(r => r.previous?.p95?.ms ?? null) }], { unit: ' ms' }), 'p95 latency per endpoint and method, latest against previous (bars above 10 s are left out)')}
 ${table(['endpoint', 'method', 'inst.', 'p50', 'p95', 'p99', '5xx', 'inst.', 'p50', 'p95', 'p99', '5xx'].map((h, i) => i < 2 ? h : `${e((i < 7 ? c.latest : c.previous) ?? '')} ${h}`), c.rows.map(r => [e(r.endpoint), e(r.method), ...side(r.latest, r.regression, true), ...side(r.previous, r.regression, false)]))}`}
 ${c.belowFloor === 0 ? '' : `<p class="floor">${c.belowFloor} more endpoint and method pairs seen at fewer than ${k} installations: not shown.</p>`}

@@ -4,7 +4,7 @@ import { FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS } from '../../errors'
 import { openDatabase } from '../db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
-import type { Stats } from './stats-types'
+import type { RowRef, Stats } from './stats-types'
 
 export interface ReportOptions {
   /** The privacy floor k: no figure or label drawn from fewer than k installations (default 5). */
@@ -34,12 +34,15 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
 function summarize (stats: Stats): string[] {
   const n = (v: number | null): string => v === null ? `fewer than ${stats.minInstallations}` : String(v)
   const c = stats.comparison
-  const regressions = c.rows.filter(r => Object.values(r.regression).some(Boolean)).length
+  const named = (refs: RowRef[], what: string): string => `${refs.length} ${what}${refs.length === 0 ? '' : ` (${refs.map(r => `${r.method} ${r.endpoint}`).join(', ')})`}`
+  const uncompared = c.rows.filter(r => Object.values(r.measures).every(m => m.test === 'none')).length
   return [
     `installations: ${n(stats.fleet.installations)}, instances: ${n(stats.fleet.instances)}, days: ${stats.activity.length} (privacy floor ${stats.minInstallations})`,
     `requests: ${n(stats.fleet.requests)} over ${stats.endpoints.usage.rows.length} endpoints shown`,
     c.latest === null || c.previous === null
       ? 'release comparison: needs two versions above the privacy floor'
-      : `release ${c.latest} against ${c.previous}: ${regressions} of ${c.rows.length} endpoint rows marked as regressions`
+      : `release ${c.latest} against ${c.previous}, ${c.rows.length} endpoint rows: ${named(c.summary.slower, 'slower')}, ` +
+        `${named(c.summary.moreErrors, 'with more 5xx')}, ${named(c.summary.faster, 'faster')}, ${named(c.summary.fewerErrors, 'with fewer 5xx')}; ` +
+        `${uncompared} not compared (too few installations)`
   ]
 }

@@ -2,8 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { rows as query } from '../db'
 import { createFloor, type Floor } from './floor'
 import { formatLatency, LATENCY_BOUNDS_MS, percentile } from './percentiles'
-import { ERROR_RATE_ALPHA, ERROR_RATE_Z, errorRateRegressed } from './significance'
-import type { Comparison, Distribution, LatencyFigure, Side, Stats } from './stats-types'
+import { compareRows, MEASURES, type InstallationFigures } from './release-rule'
+import type { Comparison, ComparisonRow, Distribution, LatencyFigure, Measure, RowRef, Side, Stats } from './stats-types'
 import { boundLabel } from './text'
 import { orderVersions } from './versions'
 
@@ -24,7 +24,7 @@ export async function buildStats (connection: DuckDBConnection, minInstallations
   const newest = new Map(versions.all.map((v, i) => [v.version, i]))
   return {
     schema: 'fastify-anonymous-telemetry-collector/stats',
-    schemaVersion: 1,
+    schemaVersion: 2,
     generatedAt: now.toISOString(),
     minInstallations,
     period: { from: fleet.first as string | null, to: fleet.last as string | null },
@@ -105,74 +105,96 @@ async function endpointsOf (connection: DuckDBConnection, floor: Floor, installa
 }
 
 const BUCKET_SUMS = LATENCY_BOUNDS_MS.concat([Infinity]).map((_, i) => `sum(latency_buckets[${i + 1}])`).join(', ')
+const ERRORS_5XX = "coalesce(list_sum([e.value FOR e IN map_entries(status) IF e.key LIKE '5__']), 0)"
+const LATENCY: Measure[] = ['p50', 'p95', 'p99']
+// The open top bucket (> 10 s) has no upper bound: an installation's percentile there counts as its lower bound.
+const OPEN_BUCKET_MS = LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]
 
 function latency (buckets: number[], p: number): LatencyFigure | null {
   const value = percentile(buckets, p)
   return value === null ? null : { ...value, display: formatLatency(value) }
 }
 
-function sideOf (r: Row): Side & { installations: number } {
-  const buckets = (r.buckets as string[]).map(Number)
-  const responses = num(r.responses)
+/** One installation's traffic on an endpoint × method in one version, its days merged. */
+interface Traffic { requests: number, responses: number, errors: number, buckets: number[] }
+
+function sideOf (installations: Traffic[]): Side {
+  const buckets = installations.reduce((a, t) => a.map((n, i) => n + t.buckets[i]), new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0))
+  const sum = (key: 'requests' | 'responses' | 'errors'): number => installations.reduce((a, t) => a + t[key], 0)
   return {
-    installations: num(r.installations),
-    requests: num(r.requests),
-    responses,
-    errors5xx: num(r.errors),
-    errorRate: num(r.errors) / responses,
+    installations: installations.length,
+    requests: sum('requests'),
+    responses: sum('responses'),
+    errors5xx: sum('errors'),
+    errorRate: sum('errors') / sum('responses'),
     p50: latency(buckets, 0.5),
     p95: latency(buckets, 0.95),
     p99: latency(buckets, 0.99)
   }
 }
 
-const higherBucket = (a: LatencyFigure | null, b: LatencyFigure | null): boolean => a !== null && b !== null && a.bucket > b.bucket
-
-/** Latest against previous (the two newest versions above the floor), per endpoint × method. */
-async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: string[]): Promise<Comparison> {
-  const latest = shown.at(-1) ?? null
-  const previous = shown.at(-2) ?? null
-  const rule = {
-    percentile: 'regression when the latest version\'s percentile falls in a higher histogram bucket than the previous version\'s',
-    errorRate: 'regression when the latest version\'s 5xx rate is higher by a one-sided pooled two-proportion z-test at level alpha',
-    alpha: ERROR_RATE_ALPHA,
-    z: ERROR_RATE_Z
+function figuresOf (t: Traffic): InstallationFigures {
+  const at = (p: number): number | null => {
+    const value = percentile(t.buckets, p)
+    return value === null ? null : value.ms ?? OPEN_BUCKET_MS
   }
-  const sides = new Map<string, { latest?: Side, previous?: Side }>()
-  let total = 0
+  return { responses: t.responses, p50: at(0.5), p95: at(0.95), p99: at(0.99), errorRate: t.errors / t.responses }
+}
+
+/**
+ * Latest against previous (the two newest versions above the floor), per endpoint × method, from each
+ * installation's own traffic (read per day, so that a window of days is one more condition): the pooled figures of
+ * each side, and each measure under the release rule (release-rule.ts).
+ */
+async function comparisonOf (connection: DuckDBConnection, floor: Floor, versions: string[]): Promise<Comparison> {
+  const latest = versions.at(-1) ?? null
+  const previous = versions.at(-2) ?? null
+  const sides = new Map<string, { latest: Map<string, Traffic>, previous: Map<string, Traffic> }>()
   if (latest !== null) {
-    const rows = await query(connection, `SELECT version, endpoint, method, count(DISTINCT anonymous_id) AS installations,
-      sum(requests) AS requests, sum(responses) AS responses, sum(errors_5xx) AS errors, [${BUCKET_SUMS}] AS buckets
-      FROM installation_traffic WHERE responses > 0 AND version IN ($1, $2) GROUP BY ALL ORDER BY endpoint, method`, [latest, previous ?? latest])
+    const rows = await query(connection, `SELECT version, endpoint, method, anonymous_id, sum(requests) AS requests, sum(responses) AS responses,
+      sum(${ERRORS_5XX}) AS errors, [${BUCKET_SUMS}] AS buckets
+      FROM daily_instance_traffic WHERE version IN ($1, $2) GROUP BY ALL HAVING sum(responses) > 0
+      ORDER BY endpoint, method, anonymous_id`, [latest, previous ?? latest])
     for (const r of rows) {
       const key = JSON.stringify([str(r.endpoint), str(r.method)])
-      const entry = sides.get(key) ?? {}
+      const entry = sides.get(key) ?? { latest: new Map(), previous: new Map() }
       sides.set(key, entry)
-      entry[r.version === latest ? 'latest' : 'previous'] = sideOf(r)
+      entry[r.version === latest ? 'latest' : 'previous'].set(str(r.anonymous_id), {
+        requests: num(r.requests), responses: num(r.responses), errors: num(r.errors), buckets: (r.buckets as string[]).map(Number)
+      })
     }
-    total = sides.size
   }
-  const out: Comparison['rows'] = []
+  const published: Array<Omit<ComparisonRow, 'regression' | 'improvement' | 'measures'> & { figures: Record<'latest' | 'previous', Map<string, InstallationFigures>> }> = []
   for (const [key, side] of sides) {
     const [endpoint, method] = JSON.parse(key) as [string, string]
-    const l = side.latest !== undefined && side.latest.installations >= floor.k ? side.latest : null
-    const p = side.previous !== undefined && side.previous.installations >= floor.k ? side.previous : null
+    const l = side.latest.size >= floor.k ? sideOf([...side.latest.values()]) : null
+    const p = side.previous.size >= floor.k ? sideOf([...side.previous.values()]) : null
     // A side above the floor means at least k installations used the endpoint: its label may show.
     if (l === null && p === null) continue
-    out.push({
-      endpoint: boundLabel(endpoint),
-      method: boundLabel(method),
-      latest: l,
-      previous: p,
-      regression: {
-        p50: higherBucket(l?.p50 ?? null, p?.p50 ?? null),
-        p95: higherBucket(l?.p95 ?? null, p?.p95 ?? null),
-        p99: higherBucket(l?.p99 ?? null, p?.p99 ?? null),
-        errorRate: l !== null && p !== null && errorRateRegressed(l.errors5xx, l.responses, p.errors5xx, p.responses)
-      }
-    })
+    const figures = (m: Map<string, Traffic>): Map<string, InstallationFigures> => new Map([...m].map(([id, t]) => [id, figuresOf(t)]))
+    published.push({ endpoint: boundLabel(endpoint), method: boundLabel(method), latest: l, previous: p, figures: { latest: figures(side.latest), previous: figures(side.previous) } })
   }
-  return { latest: latest === null ? null : boundLabel(latest), previous: previous === null ? null : boundLabel(previous), rule, rows: out, belowFloor: total - out.length }
+  const { rule, rows: verdicts } = compareRows(published.map(r => r.figures), floor.k)
+  const out: ComparisonRow[] = published.map(({ figures, ...row }, i) => ({ ...row, ...verdicts[i] }))
+  const marked = (r: ComparisonRow, which: 'regression' | 'improvement'): boolean => MEASURES.some(m => r[which][m])
+  const rank = (r: ComparisonRow): number => marked(r, 'regression') ? 0 : marked(r, 'improvement') ? 1 : 2
+  // Rows came ordered by endpoint, method; a stable sort keeps that order inside each group.
+  out.sort((a, b) => rank(a) - rank(b))
+  const ref = (r: ComparisonRow): RowRef => ({ endpoint: r.endpoint, method: r.method })
+  const slower = (r: ComparisonRow): boolean => LATENCY.some(m => r.regression[m])
+  return {
+    latest: latest === null ? null : boundLabel(latest),
+    previous: previous === null ? null : boundLabel(previous),
+    rule,
+    summary: {
+      slower: out.filter(slower).map(ref),
+      moreErrors: out.filter(r => r.regression.errorRate).map(ref),
+      faster: out.filter(r => !slower(r) && LATENCY.some(m => r.improvement[m])).map(ref),
+      fewerErrors: out.filter(r => r.improvement.errorRate).map(ref)
+    },
+    rows: out,
+    belowFloor: sides.size - out.length
+  }
 }
 
 // Each installation weighs the same: its median over its reports first, then quantiles across installations.
