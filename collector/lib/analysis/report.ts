@@ -10,16 +10,27 @@ import type { RowRef, Stats } from './stats-types'
 export interface ReportOptions {
   /** The privacy floor k: no figure or label drawn from fewer than k installations (default 5). */
   minInstallations?: number
+  /** The project's name, shown in the page's heading, its <title> and stats.json (default: none). */
+  title?: string
+  /** Only the last `days` UTC days up to the newest one with activity, the release comparison included (default: all). */
+  days?: number
 }
+const MAX_TITLE = 100
+
 export interface ReportResult { statsPath: string, htmlPath: string, summary: string[] }
 
 export const MinInstallationsError = createError('FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS', 'minInstallations (--min-installations) must be an integer ≥ 1, got %s', 500, TypeError)
+export const TitleError = createError('FST_TELEMETRY_COLLECTOR_TITLE', 'title (--title) must be 1 to %s characters with no control character, got %s', 500, TypeError)
+export const DaysError = createError('FST_TELEMETRY_COLLECTOR_DAYS', 'days (--days) must be an integer ≥ 1, got %s', 500, TypeError)
 export const NoDatabaseError = createError('FST_TELEMETRY_COLLECTOR_NO_DATABASE', 'no fleet database at %s (--db): run ingest first', 500)
 
 /** stats.json and index.html for the fleet in dbPath, written into outDir; the database is opened read-only. */
 export async function buildReport (dbPath: string, outDir: string, options: ReportOptions = {}): Promise<ReportResult> {
   const k = options.minInstallations ?? 5
   if (!Number.isInteger(k) || k < 1) throw new MinInstallationsError(JSON.stringify(k))
+  const { title, days } = options
+  if (title !== undefined && (title.trim() === '' || title.length > MAX_TITLE || /\p{Cc}/u.test(title))) throw new TitleError(MAX_TITLE, JSON.stringify(title))
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new DaysError(JSON.stringify(days))
   if (!existsSync(dbPath)) throw new NoDatabaseError(dbPath)
   const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' })
   let stats: Stats
@@ -27,7 +38,7 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
     const connection = await instance.connect()
     try {
       await checkModel(connection, dbPath)
-      stats = await buildStats(connection, k)
+      stats = await buildStats(connection, { minInstallations: k, title: title?.trim(), days })
     } finally {
       connection.closeSync()
     }
