@@ -27,8 +27,9 @@ export function median (values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-// Values equal to 12 significant digits are ties: log(a / b) and -log(b / a) may differ in the last bit.
-const tieKey = (x: number): number => Number(x.toPrecision(12))
+// Values within 1e-9 of each other are ties: log(a / b) and -log(b / a) may differ in the last bit. (The values
+// tested are log ratios and percentage points, never so small that this merges real differences.)
+const tieKey = (x: number): number => Math.round(x * 1e9)
 
 /** Doubled mid-ranks (integers) of `values` in ascending order of tieKey, and the sizes of the tie groups. */
 function doubledRanks (values: readonly number[]): { ranks: number[], ties: number[] } {
@@ -85,7 +86,7 @@ export function signedRank (differences: readonly number[]): OneSided & { n: num
   const plus = nonZero.reduce((a, d, i) => a + (d > 0 ? ranks[i] : 0), 0)
   if (n <= EXACT_SIGNED_RANK) {
     // Under the null each rank's sign is + or - with probability ½: the distribution of the doubled W+.
-    const distribution = cached(`w${ranks.slice().sort((a, b) => a - b).join(',')}`, () => {
+    const distribution = cached(`w${ties.join(',')}`, () => {
       let p = [1]
       for (const r of ranks) {
         const next = new Array<number>(p.length + r).fill(0)

@@ -72,7 +72,10 @@ export interface MeasureComparison {
   test: ComparisonTest
   /** Pairs behind a paired test (installations counted on both sides); 0 otherwise. */
   pairs: number
-  /** One-sided p-values of the test, for "latest is worse" and for "latest is better"; null without a test. */
+  /**
+   * One-sided p-values of the tests against the minimum effect: that latest is worse by more than it (ratio above
+   * 1.10, difference above +0.5 points), and better by more than it; null without a test.
+   */
   p: { worse: number, better: number } | null
   /** Why there is no test (test `none`), else null: e.g. "not enough installations to compare (3 pairs, groups of 4 and 9)". */
   reason: string | null
@@ -101,8 +104,14 @@ export interface ComparisonRule {
   /** The whole rule in one paragraph, for the page. */
   text: string
   unit: 'installation'
-  /** One-sided level of each test. */
+  /** One-sided level of each paired test. */
   alpha: number
+  /**
+   * The unpaired tests of this comparison and the level of each: alpha / unpairedTests (Bonferroni), since tests
+   * between different installations are many and weak evidence; alpha when there are none.
+   */
+  unpairedTests: number
+  unpairedAlpha: number
   /** Responses an installation needs on a side to count there (p50, p95, 5xx), and for p99. */
   minResponses: number
   minResponsesP99: number

@@ -1,8 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { createFloor, type Floor } from './floor'
 import { formatLatency, LATENCY_BOUNDS_MS, percentile } from './percentiles'
-import { compareMeasure, describeRule, type InstallationFigures, type Verdict } from './release-rule'
-import type { Comparison, ComparisonRow, Distribution, LatencyFigure, Marks, Measure, MeasureComparison, RowRef, Side, Stats } from './stats-types'
+import { compareRows, MEASURES, type InstallationFigures } from './release-rule'
+import type { Comparison, ComparisonRow, Distribution, LatencyFigure, Measure, RowRef, Side, Stats } from './stats-types'
 import { boundLabel } from './text'
 import { orderVersions } from './versions'
 
@@ -72,7 +72,7 @@ export async function buildStats (connection: DuckDBConnection, options: StatsOp
       numCpu: await distributionOf(connection, floor, window, 'num_cpu')
     },
     endpoints: await endpointsOf(connection, floor, window, installations),
-    comparison: await comparisonOf(connection, floor, versions.shown.map(v => v.version), window.from),
+    comparison: await comparisonOf(connection, floor, versions.shown.map(v => v.version), window),
     memory: await memoryOf(connection, floor, window, versions.shown.map(v => v.version))
   }
 }
@@ -147,7 +147,6 @@ async function endpointsOf (connection: DuckDBConnection, floor: Floor, window: 
 
 const BUCKET_SUMS = LATENCY_BOUNDS_MS.concat([Infinity]).map((_, i) => `sum(latency_buckets[${i + 1}])`).join(', ')
 const ERRORS_5XX = "coalesce(list_sum([e.value FOR e IN map_entries(status) IF e.key LIKE '5__']), 0)"
-const MEASURES: Measure[] = ['p50', 'p95', 'p99', 'errorRate']
 const LATENCY: Measure[] = ['p50', 'p95', 'p99']
 // The open top bucket (> 10 s) has no upper bound: an installation's percentile there counts as its lower bound.
 const OPEN_BUCKET_MS = LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]
@@ -185,18 +184,18 @@ function figuresOf (t: Traffic): InstallationFigures {
 
 /**
  * Latest against previous (the two newest versions above the floor), per endpoint × method, from each
- * installation's own traffic since the day `from` (the window's first): the pooled figures of each side, and each
- * measure under the release rule (release-rule.ts).
+ * installation's own traffic over the window's days: the pooled figures of each side, and each measure under the
+ * release rule (release-rule.ts).
  */
-async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: string[], from: string): Promise<Comparison> {
-  const latest = shown.at(-1) ?? null
-  const previous = shown.at(-2) ?? null
+async function comparisonOf (connection: DuckDBConnection, floor: Floor, versions: string[], window: Window): Promise<Comparison> {
+  const latest = versions.at(-1) ?? null
+  const previous = versions.at(-2) ?? null
   const sides = new Map<string, { latest: Map<string, Traffic>, previous: Map<string, Traffic> }>()
   if (latest !== null) {
     const rows = await query(connection, `SELECT version, endpoint, method, anonymous_id, sum(requests) AS requests, sum(responses) AS responses,
       sum(${ERRORS_5XX}) AS errors, [${BUCKET_SUMS}] AS buckets
-      FROM daily_instance_traffic WHERE version IN ($1, $2) AND day >= $3::DATE GROUP BY ALL HAVING sum(responses) > 0
-      ORDER BY endpoint, method, anonymous_id`, [latest, previous ?? latest, from])
+      FROM daily_instance_traffic WHERE version IN ($1, $2) AND ${inWindow(window)} GROUP BY ALL HAVING sum(responses) > 0
+      ORDER BY endpoint, method, anonymous_id`, [latest, previous ?? latest])
     for (const r of rows) {
       const key = JSON.stringify([str(r.endpoint), str(r.method)])
       const entry = sides.get(key) ?? { latest: new Map(), previous: new Map() }
@@ -206,7 +205,7 @@ async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: 
       })
     }
   }
-  const out: ComparisonRow[] = []
+  const published: Array<Omit<ComparisonRow, 'regression' | 'improvement' | 'measures'> & { figures: Record<'latest' | 'previous', Map<string, InstallationFigures>> }> = []
   for (const [key, side] of sides) {
     const [endpoint, method] = JSON.parse(key) as [string, string]
     const l = side.latest.size >= floor.k ? sideOf([...side.latest.values()]) : null
@@ -214,18 +213,10 @@ async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: 
     // A side above the floor means at least k installations used the endpoint: its label may show.
     if (l === null && p === null) continue
     const figures = (m: Map<string, Traffic>): Map<string, InstallationFigures> => new Map([...m].map(([id, t]) => [id, figuresOf(t)]))
-    const verdicts = Object.fromEntries(MEASURES.map(m => [m, compareMeasure(m, figures(side.latest), figures(side.previous), floor.k)])) as Record<Measure, Verdict>
-    const marks = (which: 'worse' | 'better'): Marks => ({ p50: verdicts.p50[which], p95: verdicts.p95[which], p99: verdicts.p99[which], errorRate: verdicts.errorRate[which] })
-    out.push({
-      endpoint: boundLabel(endpoint),
-      method: boundLabel(method),
-      latest: l,
-      previous: p,
-      regression: marks('worse'),
-      improvement: marks('better'),
-      measures: Object.fromEntries(MEASURES.map(m => [m, verdicts[m].comparison])) as Record<Measure, MeasureComparison>
-    })
+    published.push({ endpoint: boundLabel(endpoint), method: boundLabel(method), latest: l, previous: p, figures: { latest: figures(side.latest), previous: figures(side.previous) } })
   }
+  const { rule, rows: verdicts } = compareRows(published.map(r => r.figures), floor.k)
+  const out: ComparisonRow[] = published.map(({ figures, ...row }, i) => ({ ...row, ...verdicts[i] }))
   const marked = (r: ComparisonRow, which: 'regression' | 'improvement'): boolean => MEASURES.some(m => r[which][m])
   const rank = (r: ComparisonRow): number => marked(r, 'regression') ? 0 : marked(r, 'improvement') ? 1 : 2
   // Rows came ordered by endpoint, method; a stable sort keeps that order inside each group.
@@ -235,7 +226,7 @@ async function comparisonOf (connection: DuckDBConnection, floor: Floor, shown: 
   return {
     latest: latest === null ? null : boundLabel(latest),
     previous: previous === null ? null : boundLabel(previous),
-    rule: describeRule(floor.k),
+    rule,
     summary: {
       slower: out.filter(slower).map(ref),
       moreErrors: out.filter(r => r.regression.errorRate).map(ref),

@@ -10,11 +10,11 @@ import { reportOf } from './helpers/report'
 const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v2.json'), 'utf8'))
 const validate = addFormats(new Ajv({ allErrors: true, strict: false })).compile(schema)
 
-// 6 installations on 1.0.0 (days 1 and 2), 5 of them upgrade on day 2 to 1.1.0 (same installations, new
+// 8 installations on 1.0.0 (days 1 and 2), 7 of them upgrade on day 2 to 1.1.0 (same installations, new
 // instances), which is slower on GET /items (bucket 7 instead of 4) and answers 503 to half its requests.
 function release (): FleetSpec {
-  const old = uniformFleet(6, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 1000 }, { endpoint: '/items', method: 'POST', requests: 200 }] })
-  const upgraded = uniformFleet(5, {
+  const old = uniformFleet(8, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 1000 }, { endpoint: '/items', method: 'POST', requests: 200 }] })
+  const upgraded = uniformFleet(7, {
     prefix: 'x',
     version: '1.1.0',
     days: ['2026-01-02'],
@@ -33,15 +33,15 @@ test('stats.json validates against its JSON Schema (schema/stats/stats.v2.json)'
 
 test('active installations and instances per day', async t => {
   const { stats } = await reportOf(t, release())
-  t.same(stats.activity, [{ day: '2026-01-01', installations: 6, instances: 6 }, { day: '2026-01-02', installations: 6, instances: 11 }])
-  t.same(stats.fleet, { installations: 6, instances: 11, requests: 6 * 1200 * 2 + 5 * 1200 })
+  t.same(stats.activity, [{ day: '2026-01-01', installations: 8, instances: 8 }, { day: '2026-01-02', installations: 8, instances: 15 }])
+  t.same(stats.fleet, { installations: 8, instances: 15, requests: 8 * 1200 * 2 + 7 * 1200 })
 })
 
 test('version adoption: an installation that ran two versions in a day counts for the newer', async t => {
   const { stats } = await reportOf(t, release())
   t.same(stats.versions.rows.map(v => v.version), ['1.0.0', '1.1.0'])
-  t.same(stats.adoption[1].shares, [{ version: '1.0.0', installations: null, share: null }, { version: '1.1.0', installations: 5, share: 5 / 6 }])
-  t.same(stats.adoption[0].shares[0], { version: '1.0.0', installations: 6, share: 1 })
+  t.same(stats.adoption[1].shares, [{ version: '1.0.0', installations: null, share: null }, { version: '1.1.0', installations: 7, share: 7 / 8 }])
+  t.same(stats.adoption[0].shares[0], { version: '1.0.0', installations: 8, share: 1 })
 })
 
 test('platform distributions count installations', async t => {
@@ -52,9 +52,9 @@ test('platform distributions count installations', async t => {
 
 test('endpoint usage, requests per day and method mix', async t => {
   const { stats } = await reportOf(t, release())
-  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 6, share: 1, requests: 20400 }])
-  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 6, requests: 7200 }, { day: '2026-01-02', installations: 6, requests: 13200 }])
-  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 6, requests: 17000, share: 17000 / 20400 }, { method: 'POST', installations: 6, requests: 3400, share: 3400 / 20400 }])
+  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 8, share: 1, requests: 27600 }])
+  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 8, requests: 9600 }, { day: '2026-01-02', installations: 8, requests: 18000 }])
+  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 8, requests: 23000, share: 23000 / 27600 }, { method: 'POST', installations: 8, requests: 4600, share: 4600 / 27600 }])
 })
 
 test('release comparison: latest against previous, with installations behind each side and regressions marked', async t => {
@@ -63,12 +63,12 @@ test('release comparison: latest against previous, with installations behind eac
   t.equal(c.latest, '1.1.0')
   t.equal(c.previous, '1.0.0')
   const get = c.rows.find(r => r.method === 'GET') as typeof c.rows[number]
-  t.same([get.latest?.installations, get.previous?.installations], [5, 6])
+  t.same([get.latest?.installations, get.previous?.installations], [7, 8])
   t.same([get.latest?.p50?.bucket, get.previous?.p50?.bucket], [7, 4])
   t.equal(get.latest?.errorRate, 0.5)
   t.same(get.regression, { p50: true, p95: true, p99: true, errorRate: true })
-  // 5 installations ran both versions (7 pairs needed): the groups of 5 and 6 are compared unpaired.
-  t.same([get.measures.p50.test, get.measures.p50.pairs, get.measures.p50.installations], ['unpaired', 0, { latest: 5, previous: 6 }])
+  // The 7 installations that upgraded are paired (every one slower: p = 1/128).
+  t.same([get.measures.p50.test, get.measures.p50.pairs, get.measures.p50.installations, get.measures.p50.p?.worse], ['paired', 7, { latest: 7, previous: 8 }, 1 / 128])
   t.equal(get.measures.errorRate.change, 50)
   t.same(c.summary, { slower: [{ endpoint: '/items', method: 'GET' }], moreErrors: [{ endpoint: '/items', method: 'GET' }], faster: [], fewerErrors: [] })
   const post = c.rows.find(r => r.method === 'POST') as typeof c.rows[number]
@@ -93,8 +93,8 @@ test('one version only: no previous, and the summary says the comparison needs t
 test('the summary is three lines: fleet, traffic, release', async t => {
   const { summary } = await reportOf(t, release())
   t.same(summary, [
-    'installations: 6, instances: 11, days: 2 (privacy floor 5)',
-    'requests: 20400 over 1 endpoints shown',
+    'installations: 8, instances: 15, days: 2 (privacy floor 5)',
+    'requests: 27600 over 1 endpoints shown',
     'release 1.1.0 against 1.0.0, 2 endpoint rows: 1 slower (GET /items), 1 with more 5xx (GET /items), 0 faster, 0 with fewer 5xx; 0 not compared (too few installations)'
   ])
 })
