@@ -13,7 +13,7 @@ let drawn = 0
  * its classes and gradients zr0-…, the same in every chart: each chart gets its own prefix so that several can
  * share a page. The namespace attributes are dropped: inline SVG in HTML needs none, and the page names no URL.
  */
-function renderChart (option: echarts.EChartsCoreOption, width: Width, height: number): string {
+function renderChart (option: echarts.EChartsCoreOption, height: number, width: Width): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTHS[width], height })
   chart.setOption({ animation: false, textStyle: { fontFamily: 'sans-serif' }, ...option })
   const svg = chart.renderToSVGString()
@@ -22,46 +22,59 @@ function renderChart (option: echarts.EChartsCoreOption, width: Width, height: n
   return svg.replace(/zr\d+-/g, prefix).replace(/ xmlns(:xlink)?="[^"]*"/g, '').replace('<svg ', `<svg class="${width}" `)
 }
 
-/** A chart at both widths; the page's CSS shows one of them. */
-function bothWidths (option: (width: Width) => echarts.EChartsCoreOption, height: number): string {
-  return renderChart(option('wide'), 'wide', height) + renderChart(option('narrow'), 'narrow', height)
+/** A chart at both widths (its option and height for each); the page's CSS shows one of them. */
+function bothWidths (draw: (width: Width) => [echarts.EChartsCoreOption, number]): string {
+  return (['wide', 'narrow'] as const).map(width => renderChart(...draw(width), width)).join('')
+}
+
+/**
+ * Room above the plot for the legend: ECharts wraps a plain legend onto more lines when it is wider than the chart
+ * (a scrolling legend would need JavaScript to page); the width of a line is estimated from the names' lengths.
+ */
+function legendHeight (series: Series[], width: Width): number {
+  const needed = series.reduce((sum, s) => sum + s.name.length * 7 + 40, 0)
+  return Math.ceil(needed / (WIDTHS[width] - 20)) * 22
 }
 
 const axisLabel = (unit: string) => ({ formatter: (value: number) => `${formatNumber(value)}${unit}` })
 
 /**
- * One value per day (or per any category), as lines; `shares` draws a 100 % stacked area instead (each band a share,
- * the bands adding up to 100). A single category is drawn as bars: a line needs two points.
+ * One value per day (or per any category), as lines; `shares` stacks each day's shares into one 100 % column
+ * instead, the columns touching, so that the bands read as a 100 % stacked area with no slope between two days
+ * (a share is a day's, not a trend between days). A single category is drawn as bars: a line needs two points.
  */
 export function lineChart (categories: string[], series: Series[], options: { shares?: boolean } = {}): string {
   const shares = options.shares === true
-  const single = categories.length === 1
-  return bothWidths(width => ({
-    legend: { top: 0, type: width === 'narrow' ? 'scroll' : 'plain', ...(shares ? { icon: 'rect' } : {}) },
-    grid: { left: width === 'narrow' ? 50 : 70, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: 'category', data: categories, boundaryGap: single },
+  const bars = shares || categories.length === 1
+  return bothWidths(width => [{
+    legend: { top: 0, ...(shares ? { icon: 'rect' } : {}) },
+    grid: { left: width === 'narrow' ? 50 : 70, right: 20, top: legendHeight(series, width) + 18, bottom: 30 },
+    xAxis: { type: 'category', data: categories, boundaryGap: bars },
     yAxis: { type: 'value', max: shares ? 100 : undefined, axisLabel: axisLabel(shares ? ' %' : '') },
     series: series.map(s => ({
       name: s.name,
-      type: single ? 'bar' : 'line',
+      type: bars ? 'bar' : 'line',
       data: s.data,
-      barMaxWidth: 60,
-      showSymbol: !shares && categories.length < 40,
+      barMaxWidth: shares ? undefined : 60,
+      showSymbol: categories.length < 40,
       connectNulls: false,
       ...(s.color === undefined ? {} : { color: s.color }),
-      ...(shares ? { stack: 'shares', areaStyle: { opacity: 0.9 }, lineStyle: { width: 0 } } : {})
+      ...(shares ? { stack: 'shares', barCategoryGap: '0%' } : {})
     }))
-  }), 280)
+  }, 240 + legendHeight(series, width)])
 }
 
 /** Horizontal bars, one row per category (top to bottom in the given order), one bar per series. */
 export function barChart (categories: string[], series: Series[], options: { unit?: string } = {}): string {
   const several = series.length > 1
-  return bothWidths(width => ({
-    legend: { top: 0, show: several },
-    grid: { left: width === 'narrow' ? 120 : 200, right: 40, top: several ? 30 : 10, bottom: 30 },
-    xAxis: { type: 'value', axisLabel: { ...axisLabel(options.unit ?? ''), hideOverlap: true } },
-    yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: width === 'narrow' ? 112 : 190, overflow: 'truncate' } },
-    series: series.map(s => ({ name: s.name, type: 'bar', data: s.data }))
-  }), 60 + categories.length * (several ? 10 * series.length + 4 : 18))
+  return bothWidths(width => {
+    const legend = several ? legendHeight(series, width) : 0
+    return [{
+      legend: { top: 0, show: several },
+      grid: { left: width === 'narrow' ? 120 : 200, right: 40, top: legend + 10, bottom: 30 },
+      xAxis: { type: 'value', axisLabel: { ...axisLabel(options.unit ?? ''), hideOverlap: true } },
+      yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: width === 'narrow' ? 112 : 190, overflow: 'truncate' } },
+      series: series.map(s => ({ name: s.name, type: 'bar', data: s.data }))
+    }, 50 + legend + categories.length * (several ? 10 * series.length + 4 : 18)]
+  })
 }

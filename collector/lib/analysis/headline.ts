@@ -44,9 +44,9 @@ export function headline (stats: Stats): string {
   const better = [...s.faster, ...s.fewerErrors].filter((r, i, all) => all.findIndex(o => o.endpoint === r.endpoint && o.method === r.method) === i)
   const uncompared = c.rows.filter(r => Object.values(r.measures).every(m => m.test === 'none')).length
   return `${project}${e(c.latest)} against ${e(c.previous)}: ` +
-    `<span class="${s.slower.length === 0 ? 'same' : 'worse'}">${endpoints(s.slower.length)} slower${named(s.slower)}</span>, ` +
-    `<span class="${s.moreErrors.length === 0 ? 'same' : 'worse'}">${formatNumber(s.moreErrors.length)} with more server errors${named(s.moreErrors)}</span>, ` +
-    `<span class="${better.length === 0 ? 'same' : 'better'}">${formatNumber(better.length)} faster / fewer errors${named(better)}</span>, ` +
+    `<span class="${s.slower.length === 0 ? 'same' : 'worse'}">${endpoints(s.slower.length)} slower</span>${named(s.slower)}, ` +
+    `<span class="${s.moreErrors.length === 0 ? 'same' : 'worse'}">${formatNumber(s.moreErrors.length)} with more server errors</span>${named(s.moreErrors)}, ` +
+    `<span class="${better.length === 0 ? 'same' : 'better'}">${formatNumber(better.length)} faster / fewer errors</span>${named(better)}, ` +
     `${over}, from ${installationsOn(c.latest)} and ${installationsOn(c.previous)} installations.` +
     (uncompared === 0 ? '' : ` ${endpoints(uncompared)} not compared: not enough installations (fewer than ${k} on a side, or too few with enough responses).`)
 }

@@ -12,7 +12,7 @@ const CSS = `
 :root { color-scheme: light; }
 body { font: 15px/1.45 sans-serif; color: #1d2330; background: #fff; max-width: 820px; margin: 1.5em auto; padding: 0 15px; }
 h1 { font-size: 1.6em; margin: 0 0 .3em; } h2 { margin-top: 2em; border-bottom: 1px solid #dbdee4; } h3 { margin-bottom: .3em; }
-.headline { font-size: 1.15em; border-left: 4px solid #3b5bdb; background: #f3f5fb; padding: .6em .9em; margin: .6em 0; }
+.headline { font-size: 1.15em; border-left: 4px solid #3b5bdb; background: #f3f5fb; padding: .6em .9em; margin: .6em 0; } .headline a { white-space: nowrap; }
 .worse { color: #b42318; font-weight: bold; } .better { color: #067647; font-weight: bold; }
 .day { white-space: nowrap; } .meta, .floor, .rule, figcaption { color: #4b5563; font-size: .9em; } .floor { font-style: italic; }
 .notice { background: #fff4e5; border: 1px solid #f5b041; padding: .5em .8em; }
@@ -66,7 +66,7 @@ export function renderHtml (stats: Stats): string {
 <body>
 <header><h1>${title}</h1>
 <p class="headline" id="headline">${headline(stats)}</p>
-<p class="meta">${stats.period.from === null ? '' : `Every figure is ${windowText(stats.period)} (UTC days). `}Generated ${e(stats.generatedAt)}. Figures from fewer than ${k} installations read “fewer than ${k}” and their labels are not shown.</p>
+<p class="meta">${stats.period.from === null ? '' : `Every figure is ${windowText(stats.period)}, in UTC days. `}Generated ${e(stats.generatedAt)}. Figures from fewer than ${k} installations read “fewer than ${k}” and their labels are not shown.</p>
 ${k < DEFAULT_FLOOR ? `<p class="notice" id="floor-notice">Privacy floor lowered to ${k} installation${k === 1 ? '' : 's'} (default ${DEFAULT_FLOOR}): figures here may describe a single installation.</p>` : ''}
 </header>
 <main>
@@ -109,7 +109,7 @@ ${hidden(stats.memory, 'versions')}
 type Figure = (svg: string | null, caption: string) => string
 
 /**
- * Per day, each published version's share as a band of a 100 % stacked area; `other` (versions under the floor that
+ * Per day, each published version's share as a band of a 100 % stacked column; `other` (versions under the floor that
  * day) in grey, and a day with too few active installations drawn as one grey band of its own: never a gap.
  */
 function adoption (stats: Stats, figure: Figure): string {
@@ -122,7 +122,7 @@ function adoption (stats: Stats, figure: Figure): string {
   const empty = days.map(a => a.installations === null ? 100 : 0)
   if (empty.some(v => v > 0)) series.push({ name: `fewer than ${k} installations active that day`, data: empty, color: '#e3e5ea' })
   return figure(days.every(a => a.installations === null) ? null : lineChart(days.map(a => a.day), series, { shares: true }),
-    'Share of active installations per app version, per UTC day: each band is one version, the bands add up to 100 % (an installation running two versions in a day counts for the newer)')
+    'Share of active installations per app version: one column per UTC day, its bands (one per version) adding up to 100 % (an installation running two versions in a day counts for the newer)')
 }
 
 interface Parts {

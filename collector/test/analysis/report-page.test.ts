@@ -92,12 +92,12 @@ test('version adoption adds up: each day the shares and "other" sum to 1', async
   }
 })
 
-test('version adoption is a 100 % stacked area with "other" in grey; a day below the floor is a band of its own', async t => {
+test('version adoption is a 100 % stacked column per day with "other" in grey; a day below the floor is a band of its own', async t => {
   const { html } = await reportOf(t, mergeFleets(adoptionFleet(), uniformFleet(2, { prefix: 'y', days: ['2026-01-04'] })))
   const versions = section(html, 'versions')
   t.match(versions, 'other versions (each fewer than 5 installations that day)')
   t.match(versions, 'fewer than 5 installations active that day')
-  t.match(versions, 'the bands add up to 100 %')
+  t.match(versions, 'adding up to 100 %')
   t.match(versions, '100 %</text>')
 })
 
