@@ -10,8 +10,8 @@ import { join } from 'node:path'
 
 const require = createRequire(import.meta.url)
 const { simulate } = require('../dist/analysis/simulate.js')
-const { ingest } = require('../dist/analysis/ingest.js')
-const { buildReport } = require('../dist/analysis/report.js')
+const { ingest } = require('../dist/analysis/ingest/ingest.js')
+const { buildReport } = require('../dist/analysis/report/report.js')
 
 const installations = Number(process.env.FLEET_INSTALLATIONS ?? 100)
 const days = Number(process.env.FLEET_DAYS ?? 30)

@@ -7,6 +7,7 @@ export const USAGE = `Usage: fastify-anonymous-telemetry-collector <command> [op
 Commands:
   serve     receive events (Segment's HTTP API) and store them in Segment's S3 layout
   ingest, report, export, simulate   fleet analysis with DuckDB (see below)
+  help      this text (also --help or -h)
 
 ${SERVE_USAGE}
 ${ANALYSIS_USAGE}`

@@ -1,7 +1,9 @@
 import createError from '@fastify/error'
 
-// Every error the collector raises carries an `FST_TELEMETRY_COLLECTOR_` code; request errors also carry the HTTP
-// status the sender gets, and /health counts rejections by code.
+// Every error the collector raises carries an `FST_TELEMETRY_COLLECTOR_` code, so a script can branch on `err.code`
+// and a person reads which option, flag or path to fix. Request errors also carry the HTTP status the sender gets,
+// and /health counts rejections by code. The package exports the receiver's codes (index.ts); the analysis commands'
+// codes reach users through the command line.
 
 /** An option (or a `serve` flag) has the wrong type or value. Message: its name, what was expected, what was given. */
 export const FST_TELEMETRY_COLLECTOR_INVALID_OPTION = createError<'FST_TELEMETRY_COLLECTOR_INVALID_OPTION', [string, string, string]>(
@@ -44,4 +46,58 @@ export const FST_TELEMETRY_COLLECTOR_NOT_STORED = createError<'FST_TELEMETRY_COL
   'FST_TELEMETRY_COLLECTOR_NOT_STORED',
   'the batch was not stored: %s',
   503
+)
+
+/** A command-line flag is missing, malformed or out of range. Message: flag, what was expected, what was given. */
+export const FST_TELEMETRY_COLLECTOR_INVALID_FLAG = createError<'FST_TELEMETRY_COLLECTOR_INVALID_FLAG', [string, string, string]>(
+  'FST_TELEMETRY_COLLECTOR_INVALID_FLAG',
+  'fastify-anonymous-telemetry-collector: flag "%s" must be %s; received %s',
+  500,
+  TypeError
+)
+
+/** A flag the command does not know: a typo must not silently change what runs. */
+export const FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG = createError<'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG', [string, string]>(
+  'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG',
+  'fastify-anonymous-telemetry-collector: unknown flag "%s"; expected one of: %s',
+  500,
+  TypeError
+)
+
+/** The database file was written by a collector whose tables differ: the stored files must be ingested anew. */
+export const FST_TELEMETRY_COLLECTOR_DATABASE_MODEL = createError<'FST_TELEMETRY_COLLECTOR_DATABASE_MODEL', [string, number, number]>(
+  'FST_TELEMETRY_COLLECTOR_DATABASE_MODEL',
+  'fastify-anonymous-telemetry-collector: database "%s" holds tables of model %s, this collector reads and writes model %s; ingest the stored files into a new database file (the files themselves are unchanged)',
+  500
+)
+
+/** A database opened read-only (a report) does not exist: nothing was ingested there. */
+export const FST_TELEMETRY_COLLECTOR_NO_DATABASE = createError<'FST_TELEMETRY_COLLECTOR_NO_DATABASE', [string]>(
+  'FST_TELEMETRY_COLLECTOR_NO_DATABASE',
+  'no fleet database at %s (--db): run ingest first',
+  500
+)
+
+/** The report's privacy floor k is not an integer ≥ 1. */
+export const FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS = createError<'FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS', [string]>(
+  'FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS',
+  'minInstallations (--min-installations) must be an integer ≥ 1, got %s',
+  500,
+  TypeError
+)
+
+/** The report's project name is empty, too long or holds a control character. */
+export const FST_TELEMETRY_COLLECTOR_TITLE = createError<'FST_TELEMETRY_COLLECTOR_TITLE', [number, string]>(
+  'FST_TELEMETRY_COLLECTOR_TITLE',
+  'title (--title) must be 1 to %s characters with no control character, got %s',
+  500,
+  TypeError
+)
+
+/** The report's window is not a whole number of days ≥ 1. */
+export const FST_TELEMETRY_COLLECTOR_DAYS = createError<'FST_TELEMETRY_COLLECTOR_DAYS', [string]>(
+  'FST_TELEMETRY_COLLECTOR_DAYS',
+  'days (--days) must be an integer ≥ 1, got %s',
+  500,
+  TypeError
 )

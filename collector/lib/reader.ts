@@ -2,6 +2,7 @@ import { open, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { isAscii } from 'node:buffer'
 import { crc32, inflateRawSync } from 'node:zlib'
+import { dayOf, isStoredFile, logsDir, sourceDir } from './storage/layout'
 
 /** One gzip member of a stored file. */
 export interface Member {
@@ -131,14 +132,15 @@ async function exists (path: string): Promise<boolean> {
  */
 export async function listFiles (dir: string): Promise<StoredFile[]> {
   const root = resolve(dir)
-  const logs = await exists(join(root, 'segment-logs')) ? join(root, 'segment-logs') : root
+  const logs = await exists(logsDir(root)) ? logsDir(root) : root
   const files: StoredFile[] = []
   for (const sourceId of await subdirectories(logs)) {
-    const days = (await subdirectories(join(logs, sourceId))).filter(day => /^\d+$/.test(day))
+    const source = sourceDir(logs, sourceId)
+    const days = (await subdirectories(source)).filter(day => dayOf(day) !== undefined)
     for (const day of days.sort((a, b) => Number(a) - Number(b))) {
-      const names = (await readdir(join(logs, sourceId, day), { withFileTypes: true }))
-        .filter(entry => entry.isFile() && entry.name.endsWith('.gz')).map(entry => entry.name).sort()
-      for (const name of names) files.push({ file: join(logs, sourceId, day, name), sourceId, receivedDay: Number(day) })
+      const names = (await readdir(join(source, day), { withFileTypes: true }))
+        .filter(entry => entry.isFile() && isStoredFile(entry.name)).map(entry => entry.name).sort()
+      for (const name of names) files.push({ file: join(source, day, name), sourceId, receivedDay: dayOf(day) as number })
     }
   }
   return files

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { FST_TELEMETRY_COLLECTOR_INVALID_OPTION } from './errors'
 import { DEFAULTS, type WriteKey } from './options'
 import { plugin, requestWithoutAddress } from './plugin'
+import { logsDir } from './storage/layout'
 
 export const SERVE_USAGE = `Usage: fastify-anonymous-telemetry-collector serve --data <dir> --write-key <key>[=<sourceId>] [options]
 
@@ -131,6 +131,6 @@ export async function startServer (config: ServeConfig, log: NodeJS.WritableStre
     gzipLevel: config.gzipLevel
   })
   const url = await app.listen({ port: config.port, host: config.host })
-  const writesTo = join(app.telemetryCollector.dataDir, 'segment-logs')
+  const writesTo = logsDir(app.telemetryCollector.dataDir)
   return { app, url, writesTo, close: async () => await app.close() }
 }

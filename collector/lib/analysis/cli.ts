@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util'
-import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG } from './errors'
+import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG } from '../errors'
 import { exportParquet } from './export'
-import { ingest, type IngestProgress } from './ingest'
-import { buildReport } from './report'
+import { ingest, type IngestProgress } from './ingest/ingest'
+import { buildReport } from './report/report'
 import { simulate } from './simulate'
 
 export interface Output { write(text: string): unknown }

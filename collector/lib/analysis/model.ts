@@ -1,15 +1,13 @@
 // The fleet model in SQL: what ingest stores (events, report parts, per-method records, file offsets) and the
 // derived tables brought up to date from them after each ingest. Column names are the contract documented in the README ("Tables").
 
-import { LATENCY_COLUMNS, SIZE_COLUMNS } from './flatten'
+import { columnList, COUNTERS, LATENCY_COLUMNS, RECORDS, SIZE_COLUMNS, STATUSES } from './columns'
 
 const STATUS = 'MAP(VARCHAR, BIGINT)'
 const EMPTY_STATUS = 'MAP {}::MAP(VARCHAR, BIGINT)'
 
 /** What a row of `traffic` is keyed by. */
 const TRAFFIC_KEYS = ['day', 'anonymous_id', 'instance_id', 'version', 'report_id', 'endpoint', 'method']
-/** A record's cumulative counters, flat: what the delta between a record and its predecessor subtracts. */
-const COUNTERS = ['requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS]
 
 /** The condition that a link (record c, predecessor p) carries traffic: requests, responses or aborts since p. */
 const MOVED = ['requests', 'responses', 'aborted'].map(x => `coalesce(c.${x}, 0) <> coalesce(p.${x}, 0)`).join(' OR ')
@@ -54,11 +52,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS parts (
   report_id VARCHAR, part INTEGER, parts INTEGER, instance_id VARCHAR, anonymous_id VARCHAR, schema_version INTEGER,
   uptime BIGINT, received_at TIMESTAMP, rss BIGINT, heap_used BIGINT, first_rid BIGINT);
-CREATE TABLE IF NOT EXISTS records (
-  rid BIGINT, report_id VARCHAR, part INTEGER, endpoint VARCHAR, method VARCHAR, requests BIGINT, responses BIGINT,
-  aborted BIGINT, latency_sum DOUBLE, size_unknown BIGINT, size_sum DOUBLE,
-  ${[...LATENCY_COLUMNS, ...SIZE_COLUMNS].map(c => `${c} BIGINT`).join(', ')});
-CREATE TABLE IF NOT EXISTS record_status (rid BIGINT, code VARCHAR, n BIGINT);
+CREATE TABLE IF NOT EXISTS ${RECORDS.name} (${columnList(RECORDS)});
+CREATE TABLE IF NOT EXISTS ${STATUSES.name} (${columnList(STATUSES)});
 -- Records are appended before the load that commits their parts: those with ids from next_rid on are not committed.
 -- (In a database of an earlier release every record is committed.)
 CREATE TABLE IF NOT EXISTS ingest_state (next_rid BIGINT);
@@ -107,7 +102,7 @@ const bigint = (column: string): string => `TRY_CAST(${column} AS BIGINT)`
 const timestamp = (ms: string): string => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`
 
 /**
- * Moves what the staged tables hold (see flatten.ts) into events and parts: events new by messageId (the first
+ * Moves what the staged tables hold (see columns.ts) into events and parts: events new by messageId (the first
  * staged copy wins), parts new by (reportId, part). The stage's records, ids `from` to `to` - 1, were appended to
  * records and record_status already; those of parts not new are deleted, and ingest_state moves past `to`, in the same
  * transaction. The installations and instances of the new events are remembered in ingest_dirty for the derived

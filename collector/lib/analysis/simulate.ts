@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { dayDir } from '../storage/layout'
 
 export interface SimulateOptions {
   installations: number
@@ -139,7 +140,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
 
   for (let day = 0; day < days; day++) {
     const dayMs = startMs + day * DAY_MS
-    const dir = join(out, 'segment-logs', sourceId, String(dayMs))
+    const dir = dayDir(out, sourceId, dayMs)
     await mkdir(dir, { recursive: true })
     const handle = await open(join(dir, `simulated-${seed}.gz`), 'a')
     summary.files++

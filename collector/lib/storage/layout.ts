@@ -9,8 +9,28 @@ export function receivedDay (ms: number): number {
   return ms - (ms % DAY_MS)
 }
 
+/** Where a data dir holds Segment's layout (a Segment S3 sync may also be this directory itself). */
+export function logsDir (dataDir: string): string {
+  return join(dataDir, 'segment-logs')
+}
+
+/** A source's directory in a `segment-logs` directory. */
+export function sourceDir (logs: string, sourceId: string): string {
+  return join(logs, sourceId)
+}
+
 export function dayDir (dataDir: string, sourceId: string, day: number): string {
-  return join(dataDir, 'segment-logs', sourceId, String(day))
+  return join(sourceDir(logsDir(dataDir), sourceId), String(day))
+}
+
+/** The `<receivedDay>` a day directory's name stands for, or undefined when the directory is not Segment's. */
+export function dayOf (name: string): number | undefined {
+  return /^\d+$/.test(name) ? Number(name) : undefined
+}
+
+/** Whether a file in a day directory is a stored file (gzip members of NDJSON). */
+export function isStoredFile (name: string): boolean {
+  return name.endsWith('.gz')
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { StoredFile } from './file'
-import { ensureDir, receivedDay } from './layout'
+import { ensureDir, logsDir, receivedDay } from './layout'
 
 const gzip = promisify(gzipCallback)
 
@@ -48,7 +48,7 @@ export class Storage {
   }
 
   async start (): Promise<void> {
-    await ensureDir(join(this.dataDir, 'segment-logs'))
+    await ensureDir(logsDir(this.dataDir))
   }
 
   /** Stores one batch's lines (one member holds them all: a batch is all or nothing). */

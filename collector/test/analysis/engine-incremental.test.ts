@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { test } from 'tap'
 import { openDatabase, rows } from '../../lib/analysis/db'
-import { ingest } from '../../lib/analysis/ingest'
+import { ingest } from '../../lib/analysis/ingest/ingest'
 import { App, anonymousId, append, stored } from './helpers/events'
 
 // The derived tables are updated incrementally (only what new events can change); this proves that ingesting a

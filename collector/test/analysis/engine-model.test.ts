@@ -4,8 +4,8 @@ import { test, type Test } from 'tap'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { openDatabase, rows } from '../../lib/analysis/db'
 import { exportParquet } from '../../lib/analysis/export'
-import { ingest } from '../../lib/analysis/ingest'
-import { buildReport } from '../../lib/analysis/report'
+import { ingest } from '../../lib/analysis/ingest/ingest'
+import { buildReport } from '../../lib/analysis/report/report'
 import { App, anonymousId, append, stored } from './helpers/events'
 
 const DAY = '2026-03-01'
@@ -280,7 +280,7 @@ test('a database whose tables are of another model version is refused by ingest,
 })
 
 test('openDatabase sets DuckDB\'s memory limit when given one', async t => {
-  const db = await openDatabase(join(t.testdir(), 'fleet.duckdb'), '300MB')
+  const db = await openDatabase(join(t.testdir(), 'fleet.duckdb'), { memoryLimit: '300MB' })
   t.teardown(() => db.close())
   t.same(await rows(db.connection, "SELECT current_setting('memory_limit') AS m"), [{ m: '286.1 MiB' }])
 })

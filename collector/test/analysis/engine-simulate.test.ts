@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats'
 import { test } from 'tap'
 import { openDatabase, rows } from '../../lib/analysis/db'
 import { exportParquet } from '../../lib/analysis/export'
-import { ingest } from '../../lib/analysis/ingest'
+import { ingest } from '../../lib/analysis/ingest/ingest'
 import { simulate } from '../../lib/analysis/simulate'
 import { readEvents } from '../../lib/reader'
 

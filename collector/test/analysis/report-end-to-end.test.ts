@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
 import { simulate } from '../../lib/analysis/simulate'
-import type { Stats } from '../../lib/analysis/stats-types'
+import type { Stats } from '../../lib/analysis/report/stats-types'
 
 function sink (): { write (text: string): boolean, text: string } {
   return { text: '', write (text) { this.text += text; return true } }

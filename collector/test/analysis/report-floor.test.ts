@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { createFloor } from '../../lib/analysis/floor'
+import { createFloor } from '../../lib/analysis/report/floor'
 import { bucketsWith, mergeFleets, uniformFleet } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 

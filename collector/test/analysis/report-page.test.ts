@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
-import { buildReport } from '../../lib/analysis/report'
+import { buildReport } from '../../lib/analysis/report/report'
 import { createFleetDb, mergeFleets, uniformFleet, type FleetSpec, type TrafficSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 import { DAYS, upgrade } from './helpers/upgrade-fleet'

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { formatLatency, percentile } from '../../lib/analysis/percentiles'
+import { formatLatency, percentile } from '../../lib/analysis/report/percentiles'
 import { bucketsWith } from './helpers/fleet-db'
 
 test('an empty histogram has no percentile', async t => {

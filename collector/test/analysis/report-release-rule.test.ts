@@ -1,6 +1,6 @@
 import { test } from 'tap'
-import { compareMeasure, compareRows, describeRule, judge, RULE, type InstallationFigures } from '../../lib/analysis/release-rule'
-import type { Measure } from '../../lib/analysis/stats-types'
+import { compareMeasure, compareRows, describeRule, judge, RULE, type InstallationFigures } from '../../lib/analysis/report/release-rule'
+import type { Measure } from '../../lib/analysis/report/stats-types'
 
 /** Installations `prefix-0…` with these p95s (ms) and 5xx rates, 500 responses each (p99 left out). */
 function side (prefix: string, values: number[], options: { responses?: number, errorRates?: number[] } = {}): Map<string, InstallationFigures> {

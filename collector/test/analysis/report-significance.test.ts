@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { median, normalUpper, rankSum, signedRank } from '../../lib/analysis/significance'
+import { median, normalUpper, rankSum, signedRank } from '../../lib/analysis/report/significance'
 
 // Reference p-values from SciPy 1.17.1 (scipy.stats.wilcoxon, scipy.stats.mannwhitneyu) and R's documentation examples.
 

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { boundLabel, escapeHtml, MAX_LABEL } from '../../lib/analysis/text'
+import { boundLabel, escapeHtml, MAX_LABEL } from '../../lib/analysis/report/text'
 
 test('labels keep at most MAX_LABEL code points, ending with … when cut, never splitting a surrogate pair', async t => {
   t.equal(boundLabel('x'.repeat(10_000)), 'x'.repeat(MAX_LABEL - 1) + '…')

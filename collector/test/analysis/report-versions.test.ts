@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { orderVersions } from '../../lib/analysis/versions'
+import { orderVersions } from '../../lib/analysis/report/versions'
 
 const order = (...versions: Array<[string, string?]>): string[] =>
   orderVersions(versions.map(([version, firstDay = '2026-01-01']) => ({ version, firstDay }))).map(v => v.version)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { test } from 'tap'
-import { buildReport } from '../../lib/analysis/report'
+import { buildReport } from '../../lib/analysis/report/report'
 import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { buildReport, type ReportOptions } from '../../../lib/analysis/report'
-import type { Stats } from '../../../lib/analysis/stats-types'
+import { buildReport, type ReportOptions } from '../../../lib/analysis/report/report'
+import type { Stats } from '../../../lib/analysis/report/stats-types'
 import { createFleetDb, type FleetSpec } from './fleet-db'
 
 /** A real DuckDB file holding `fleet`, reported into a fresh directory (with the floor k, or the options): the stats, the page and the paths. */

@@ -10,8 +10,8 @@
 // - the 5xx rate: log-normal, median 0.5 %, log-sd 1.0 across installations, times a log-factor N(0, 0.5) per
 //   period; one period in 50 is broken (50 % errors); errors are a binomial draw of the responses.
 // The effects multiply the latest version's latencies (slower) or 5xx rate (errors), for every installation.
-import type { InstallationFigures } from '../../../lib/analysis/release-rule'
-import { compareRows } from '../../../lib/analysis/release-rule'
+import type { InstallationFigures } from '../../../lib/analysis/report/release-rule'
+import { compareRows } from '../../../lib/analysis/report/release-rule'
 import { generator } from '../../../lib/analysis/simulate'
 
 export interface Design {

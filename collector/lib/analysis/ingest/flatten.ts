@@ -6,28 +6,12 @@
 // This runs in the parse worker (parse-worker.ts), so it builds plain columns that move to the main thread without
 // a copy (numbers in Float64Arrays, NaN standing for NULL) and loads nothing of DuckDB's.
 
-export const LATENCY_BUCKETS = 14
-export const SIZE_BUCKETS = 10
+import { EVENTS, LATENCY_AT, LATENCY_BUCKETS, PARTS, RECORDS, SIZE_AT, SIZE_BUCKETS, STATUSES, type ColumnSpec } from '../columns'
 
-/** The DuckDB type a column is staged as (stage.ts maps it). */
-export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'INTEGER'
-export type ColumnSpec = [name: string, type: ColumnType]
-const numbers = (...names: string[]): ColumnSpec[] => names.map(name => [name, 'DOUBLE'])
-
-// Numbers are staged as DOUBLE (JSON numbers are doubles) and cast to BIGINT by the load query or, for records, by
-// the appender.
-export const EVENT_COLUMNS: ColumnSpec[] = [['seq', 'INTEGER'], ['message_id', 'VARCHAR'], ['source_id', 'VARCHAR'], ['kind', 'VARCHAR'],
-  ['anonymous_id', 'VARCHAR'], ['instance_id', 'VARCHAR'], ['schema_version', 'INTEGER'], ['received_ms', 'DOUBLE'], ['properties', 'VARCHAR']]
-// A part's records have the ids first_rid … first_rid + records - 1.
-export const PART_COLUMNS: ColumnSpec[] = [['seq', 'INTEGER'], ['report_id', 'VARCHAR'], ['part', 'INTEGER'], ['parts', 'INTEGER'],
-  ['instance_id', 'VARCHAR'], ['anonymous_id', 'VARCHAR'], ['schema_version', 'INTEGER'], ...numbers('uptime', 'received_ms', 'rss', 'heap_used', 'first_rid'),
-  ['records', 'INTEGER']]
-export const LATENCY_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `l${i + 1}`)
-export const SIZE_COLUMNS = Array.from({ length: SIZE_BUCKETS }, (_, i) => `s${i + 1}`)
-// The columns of `records` and `record_status` (model.ts), in their order.
-export const RECORD_COLUMNS: ColumnSpec[] = [['rid', 'DOUBLE'], ['report_id', 'VARCHAR'], ['part', 'INTEGER'], ['endpoint', 'VARCHAR'], ['method', 'VARCHAR'],
-  ...numbers('requests', 'responses', 'aborted', 'latency_sum', 'size_unknown', 'size_sum', ...LATENCY_COLUMNS, ...SIZE_COLUMNS)]
-export const STATUS_COLUMNS: ColumnSpec[] = [['rid', 'DOUBLE'], ['code', 'VARCHAR'], ['n', 'DOUBLE']]
+const E = EVENTS.at
+const P = PARTS.at
+const R = RECORDS.at
+const S = STATUSES.at
 
 /** A column of rows: numbers (NaN is NULL) or strings. */
 export type Column = Float64Array | Array<string | null>
@@ -99,21 +83,21 @@ export function renumber ({ events, parts, records, statuses }: Tables, seq: num
     const values = rows.columns[column] as Float64Array
     for (let i = 0; i < rows.count; i++) values[i] += by
   }
-  shift(events, 0, seq)
-  shift(parts, 0, seq)
-  shift(parts, 11, rid)
-  shift(records, 0, rid)
-  shift(statuses, 0, rid)
+  shift(events, E.seq, seq)
+  shift(parts, P.seq, seq)
+  shift(parts, P.first_rid, rid)
+  shift(records, R.rid, rid)
+  shift(statuses, S.rid, rid)
 }
 
 /** Flattens events into rows numbered from 0 (seq for events and parts, rid for records) until they are taken. */
 export class Flattener {
   private seq = 0
   private nextRid = 0
-  private readonly events = new RowsBuilder(EVENT_COLUMNS)
-  private readonly parts = new RowsBuilder(PART_COLUMNS)
-  private readonly records = new RowsBuilder(RECORD_COLUMNS)
-  private readonly statuses = new RowsBuilder(STATUS_COLUMNS)
+  private readonly events = new RowsBuilder(EVENTS.columns)
+  private readonly parts = new RowsBuilder(PARTS.columns)
+  private readonly records = new RowsBuilder(RECORDS.columns)
+  private readonly statuses = new RowsBuilder(STATUSES.columns)
 
   /** Flattens one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
   add (event: Json, sourceId: string, receivedDay: number): void {
@@ -128,16 +112,16 @@ export class Flattener {
     const parsed = typeof event.receivedAt === 'string' ? Date.parse(event.receivedAt) : NaN
     const receivedMs = Number.isNaN(parsed) ? receivedDay : parsed
     const e = this.events
-    e.number(0, seq)
-    e.text(1, event.messageId as string)
-    e.text(2, sourceId)
-    e.text(3, kind)
-    e.text(4, anonymousId)
-    e.text(5, instanceId)
-    e.number(6, schemaVersion)
-    e.number(7, receivedMs)
+    e.number(E.seq, seq)
+    e.text(E.message_id, event.messageId as string)
+    e.text(E.source_id, sourceId)
+    e.text(E.kind, kind)
+    e.text(E.anonymous_id, anonymousId)
+    e.text(E.instance_id, instanceId)
+    e.number(E.schema_version, schemaVersion)
+    e.number(E.received_ms, receivedMs)
     // A telemetry part's content lives in parts and records; its JSON (3 to 5 KB) is not kept twice.
-    e.text(8, kind === 'telemetry' || body === undefined ? null : JSON.stringify(body))
+    e.text(E.properties, kind === 'telemetry' || body === undefined ? null : JSON.stringify(body))
     e.next()
     if (kind !== 'telemetry') return
     const reportId = text(props.reportId)
@@ -147,21 +131,21 @@ export class Flattener {
     if (reportId === null || part === null || parts === null || instanceId === null || uptime === null) return
     const memory = isObject(props.memory) ? props.memory : {}
     const p = this.parts
-    p.number(0, seq)
-    p.text(1, reportId)
-    p.number(2, part)
-    p.number(3, parts)
-    p.text(4, instanceId)
-    p.text(5, anonymousId)
-    p.number(6, schemaVersion)
-    p.number(7, uptime)
-    p.number(8, receivedMs)
-    p.number(9, number(memory.rss))
-    p.number(10, number(memory.heapUsed))
+    p.number(P.seq, seq)
+    p.text(P.report_id, reportId)
+    p.number(P.part, part)
+    p.number(P.parts, parts)
+    p.text(P.instance_id, instanceId)
+    p.text(P.anonymous_id, anonymousId)
+    p.number(P.schema_version, schemaVersion)
+    p.number(P.uptime, uptime)
+    p.number(P.received_ms, receivedMs)
+    p.number(P.rss, number(memory.rss))
+    p.number(P.heap_used, number(memory.heapUsed))
     const first = this.nextRid
     if (isObject(props.paths)) this.addRecords(reportId, part, props.paths)
-    p.number(11, first)
-    p.number(12, this.nextRid - first)
+    p.number(P.first_rid, first)
+    p.number(P.records, this.nextRid - first)
     p.next()
   }
 
@@ -177,21 +161,21 @@ export class Flattener {
         const latency = isObject(record.latency) ? record.latency : {}
         const size = isObject(record.size) ? record.size : {}
         const rid = this.nextRid++
-        r.number(0, rid)
-        r.text(1, reportId)
-        r.number(2, part)
-        r.text(3, endpoint)
-        r.text(4, method)
-        r.number(5, count(record.requests))
-        r.number(6, count(record.responses))
-        r.number(7, count(record.aborted))
-        r.number(8, number(latency.sum))
-        r.number(9, count(size.unknown))
-        r.number(10, number(size.sum))
+        r.number(R.rid, rid)
+        r.text(R.report_id, reportId)
+        r.number(R.part, part)
+        r.text(R.endpoint, endpoint)
+        r.text(R.method, method)
+        r.number(R.requests, count(record.requests))
+        r.number(R.responses, count(record.responses))
+        r.number(R.aborted, count(record.aborted))
+        r.number(R.latency_sum, number(latency.sum))
+        r.number(R.size_unknown, count(size.unknown))
+        r.number(R.size_sum, number(size.sum))
         const lb = Array.isArray(latency.buckets) ? latency.buckets : []
-        for (let i = 0; i < LATENCY_BUCKETS; i++) r.number(11 + i, count(lb[i]))
+        for (let i = 0; i < LATENCY_BUCKETS; i++) r.number(LATENCY_AT[i], count(lb[i]))
         const sb = Array.isArray(size.buckets) ? size.buckets : []
-        for (let i = 0; i < SIZE_BUCKETS; i++) r.number(11 + LATENCY_BUCKETS + i, count(sb[i]))
+        for (let i = 0; i < SIZE_BUCKETS; i++) r.number(SIZE_AT[i], count(sb[i]))
         r.next()
         if (isObject(record.status)) this.addStatus(rid, record.status)
       }
@@ -204,9 +188,9 @@ export class Flattener {
     for (const code in status) {
       const n = status[code]
       if (!Number.isSafeInteger(n)) continue
-      s.number(0, rid)
-      s.text(1, code)
-      s.number(2, n as number)
+      s.number(S.rid, rid)
+      s.text(S.code, code)
+      s.number(S.n, n as number)
       s.next()
     }
   }

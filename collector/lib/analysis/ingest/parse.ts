@@ -1,7 +1,7 @@
 import { on } from 'node:events'
 import { extname, join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { TornMember } from '../reader'
+import type { TornMember } from '../../reader'
 import { renumber, type Tables } from './flatten'
 
 /** A file to read from `from` (a member boundary): `index` is its place in the list ingest found. */

@@ -1,10 +1,12 @@
 import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api'
-import { EVENT_COLUMNS, PART_COLUMNS, RECORD_COLUMNS, STATUS_COLUMNS, type ColumnSpec, type Rows, type Tables } from './flatten'
+import { columnList, EVENTS, PARTS, RECORDS, STATUSES, type ColumnSpec, type ColumnType, type Table } from '../columns'
+import type { Rows, Tables } from './flatten'
 
 /** Rows per DuckDB data chunk (its standard vector size). */
 const CHUNK_ROWS = 2048
 
-const TYPES: Record<ColumnSpec[1], DuckDBType> = { VARCHAR, DOUBLE, INTEGER }
+// Numbers are built as doubles: the appender casts them to a BIGINT column (see columns.ts).
+const TYPES: Record<ColumnType, DuckDBType> = { VARCHAR, DOUBLE, INTEGER, BIGINT: DOUBLE }
 
 /**
  * A table (temporary, or one of the database's) filled with the rows flatten.ts builds. Rows are handed to DuckDB's
@@ -18,17 +20,17 @@ export class StagedTable {
     this.types = columns.map(([, type]) => TYPES[type])
   }
 
-  static async create (connection: DuckDBConnection, name: string, columns: ColumnSpec[]): Promise<StagedTable> {
-    await connection.run(`CREATE OR REPLACE TEMP TABLE ${name} (${columns.map(([column, type]) => `${column} ${type}`).join(', ')})`)
-    return new StagedTable(columns, await connection.createAppender(name, 'main', 'temp'))
+  static async create (connection: DuckDBConnection, table: Table<string>): Promise<StagedTable> {
+    await connection.run(`CREATE OR REPLACE TEMP TABLE ${table.name} (${columnList(table)})`)
+    return new StagedTable(table.columns, await connection.createAppender(table.name, 'main', 'temp'))
   }
 
   /**
-   * Rows appended to the existing table `name` of the database, its columns in order. The appender casts a column
-   * given as DOUBLE to the table's BIGINT (a value out of range would fail the whole append, so flatten.ts checks it).
+   * Rows appended to the existing table of the database (declared by model.ts from the same columns), its columns
+   * in order.
    */
-  static async into (connection: DuckDBConnection, name: string, columns: ColumnSpec[]): Promise<StagedTable> {
-    return new StagedTable(columns, await connection.createAppender(name))
+  static async into (connection: DuckDBConnection, table: Table<string>): Promise<StagedTable> {
+    return new StagedTable(table.columns, await connection.createAppender(table.name))
   }
 
   append ({ count, columns }: Rows): void {
@@ -68,10 +70,10 @@ export class Stage {
 
   static async create (connection: DuckDBConnection): Promise<Stage> {
     return new Stage(connection, [
-      await StagedTable.create(connection, 'staged_events', EVENT_COLUMNS),
-      await StagedTable.create(connection, 'staged_parts', PART_COLUMNS),
-      await StagedTable.into(connection, 'records', RECORD_COLUMNS),
-      await StagedTable.into(connection, 'record_status', STATUS_COLUMNS)
+      await StagedTable.create(connection, EVENTS),
+      await StagedTable.create(connection, PARTS),
+      await StagedTable.into(connection, RECORDS),
+      await StagedTable.into(connection, STATUSES)
     ])
   }
 

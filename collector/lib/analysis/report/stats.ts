@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
+import { rows as query } from '../db'
 import { createFloor, type Floor } from './floor'
 import { formatLatency, LATENCY_BOUNDS_MS, percentile } from './percentiles'
 import { compareRows, MEASURES, type InstallationFigures } from './release-rule'
@@ -7,10 +8,6 @@ import { boundLabel } from './text'
 import { orderVersions } from './versions'
 
 type Row = Record<string, unknown>
-
-async function query (connection: DuckDBConnection, sql: string, params: string[] = []): Promise<Row[]> {
-  return (await connection.runAndReadAll(sql, params)).getRowObjectsJson() as Row[]
-}
 
 const num = (value: unknown): number => Number(value)
 const str = (value: unknown): string => String(value)

@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
-import createError from '@fastify/error'
-import { checkModel } from './db'
+import { FST_TELEMETRY_COLLECTOR_DAYS, FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS, FST_TELEMETRY_COLLECTOR_TITLE } from '../../errors'
+import { openDatabase } from '../db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
 import type { RowRef, Stats } from './stats-types'
@@ -19,31 +18,19 @@ const MAX_TITLE = 100
 
 export interface ReportResult { statsPath: string, htmlPath: string, summary: string[] }
 
-export const MinInstallationsError = createError('FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS', 'minInstallations (--min-installations) must be an integer ≥ 1, got %s', 500, TypeError)
-export const TitleError = createError('FST_TELEMETRY_COLLECTOR_TITLE', 'title (--title) must be 1 to %s characters with no control character, got %s', 500, TypeError)
-export const DaysError = createError('FST_TELEMETRY_COLLECTOR_DAYS', 'days (--days) must be an integer ≥ 1, got %s', 500, TypeError)
-export const NoDatabaseError = createError('FST_TELEMETRY_COLLECTOR_NO_DATABASE', 'no fleet database at %s (--db): run ingest first', 500)
-
 /** stats.json and index.html for the fleet in dbPath, written into outDir; the database is opened read-only. */
 export async function buildReport (dbPath: string, outDir: string, options: ReportOptions = {}): Promise<ReportResult> {
   const k = options.minInstallations ?? 5
-  if (!Number.isInteger(k) || k < 1) throw new MinInstallationsError(JSON.stringify(k))
+  if (!Number.isInteger(k) || k < 1) throw new FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS(JSON.stringify(k))
   const { title, days } = options
-  if (title !== undefined && (title.trim() === '' || title.length > MAX_TITLE || /\p{Cc}/u.test(title))) throw new TitleError(MAX_TITLE, JSON.stringify(title))
-  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new DaysError(JSON.stringify(days))
-  if (!existsSync(dbPath)) throw new NoDatabaseError(dbPath)
-  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' })
+  if (title !== undefined && (title.trim() === '' || title.length > MAX_TITLE || /\p{Cc}/u.test(title))) throw new FST_TELEMETRY_COLLECTOR_TITLE(MAX_TITLE, JSON.stringify(title))
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new FST_TELEMETRY_COLLECTOR_DAYS(JSON.stringify(days))
+  const db = await openDatabase(dbPath, { readOnly: true })
   let stats: Stats
   try {
-    const connection = await instance.connect()
-    try {
-      await checkModel(connection, dbPath)
-      stats = await buildStats(connection, { minInstallations: k, title: title?.trim(), days })
-    } finally {
-      connection.closeSync()
-    }
+    stats = await buildStats(db.connection, { minInstallations: k, title: title?.trim(), days })
   } finally {
-    instance.closeSync()
+    db.close()
   }
   mkdirSync(outDir, { recursive: true })
   const statsPath = resolve(join(outDir, 'stats.json'))

@@ -4,7 +4,7 @@
 import { on } from 'node:events'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
-import { parseObject, readMembers, type Member } from '../reader'
+import { parseObject, readMembers, type Member } from '../../reader'
 import { Flattener } from './flatten'
 import { IN_FLIGHT, type Batch, type WorkerJob } from './parse'
 

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { listFiles, type StoredFile, type TornMember } from '../reader'
+import { listFiles, type StoredFile, type TornMember } from '../../reader'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { openDatabase, rows } from './db'
-import { dropUncommitted, load as loadStage, NEXT_RID, UPDATE, upsertFile } from './model'
+import { openDatabase, rows } from '../db'
+import { dropUncommitted, load as loadStage, NEXT_RID, UPDATE, upsertFile } from '../model'
 import { parseFiles, type ParseFile } from './parse'
 import { Stage } from './stage'
 
@@ -71,7 +71,7 @@ async function count (connection: DuckDBConnection, sql: string): Promise<number
 export async function ingest (dirs: string[], dbPath: string, options: IngestOptions = {}): Promise<IngestSummary> {
   const started = process.hrtime.bigint()
   const chunkBytes = options.chunkBytes ?? 128 * 1024 * 1024
-  const db = await openDatabase(dbPath, options.memoryLimit)
+  const db = await openDatabase(dbPath, { memoryLimit: options.memoryLimit })
   const loader = await db.instance.connect()
   let nextRid = await count(db.connection, NEXT_RID)
   await db.connection.run(dropUncommitted(nextRid))
