@@ -4,7 +4,7 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { test } from 'tap'
 import { buildReport } from '../../lib/analysis/report/report'
-import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec } from './helpers/fleet-db'
+import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec, type TrafficSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 
 const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v2.json'), 'utf8'))
@@ -74,6 +74,20 @@ test('release comparison: latest against previous, with installations behind eac
   const post = c.rows.find(r => r.method === 'POST') as typeof c.rows[number]
   t.same(post.regression, { p50: false, p95: false, p99: false, errorRate: false })
   t.match(html, /<tr id="row-1"><td><strong>GET \/items<\/strong>[\s\S]*?<span class="worse">\+[\d.,]+ % ▲<\/span>/)
+})
+
+test('rows marked worse come first, then those marked better; the summary names each (open top bucket counts as 10 s)', async t => {
+  const row = (endpoint: string, bucket: number, status: Record<string, number> = { 200: 200 }): TrafficSpec => ({ endpoint, method: 'GET', requests: 200, status, latency: bucketsWith([bucket, 200]) })
+  const before = uniformFleet(8, { prefix: 's', version: '1.0.0', days: ['2026-01-01'], traffic: [row('/same', 4), row('/fast', 6), row('/slow', 4), row('/fail-less', 4, { 200: 180, 500: 20 })] })
+  const after = uniformFleet(8, { prefix: 's', version: '1.1.0', days: ['2026-01-02'], traffic: [row('/same', 4), row('/fast', 4), row('/slow', 13), row('/fail-less', 4)] })
+  for (const i of after.instances) i.instanceId += '-new'
+  for (const r of after.reports) { r.instanceId += '-new'; r.reportId += '-new' }
+  const { stats } = await reportOf(t, mergeFleets(before, after))
+  const c = stats.comparison
+  t.same(c.rows.map(r => r.endpoint), ['/slow', '/fail-less', '/fast', '/same'])
+  t.same(c.summary, { slower: [{ endpoint: '/slow', method: 'GET' }], moreErrors: [], faster: [{ endpoint: '/fast', method: 'GET' }], fewerErrors: [{ endpoint: '/fail-less', method: 'GET' }] })
+  t.equal(c.rows[0].measures.p50.latest, 10000)
+  t.equal(c.rows[1].measures.errorRate.change, -10)
 })
 
 test('memory by version: each installation counts once (median of its reports), then p50/p95', async t => {

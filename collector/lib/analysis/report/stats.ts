@@ -153,7 +153,7 @@ function latency (buckets: number[], p: number): LatencyFigure | null {
   return value === null ? null : { ...value, display: formatLatency(value) }
 }
 
-/** One installation's traffic on an endpoint × method in one version (the window's days merged). */
+/** One installation's traffic on an endpoint × method in one version, its days merged. */
 interface Traffic { requests: number, responses: number, errors: number, buckets: number[] }
 
 function sideOf (installations: Traffic[]): Side {
