@@ -10,7 +10,7 @@ export interface Io { out: Output, err: Output }
 
 export const USAGE = `Usage:
   fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb> [--memory-limit <size, e.g. 2GB>]
-  fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>]
+  fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>] [--title <project name>] [--days <n>]
   fastify-anonymous-telemetry-collector export --parquet <dir> --db <file.duckdb>
   fastify-anonymous-telemetry-collector simulate --installations <n> --days <d> --out <dir> [--seed <s>] [--start <YYYY-MM-DD>] [--schema-version 1|2]
       [--slower <endpoint>=<factor>]... [--errors <endpoint>=<factor>]... [--no-version-effects]
@@ -21,7 +21,7 @@ const string = { type: 'string' } as const
 const repeated = { type: 'string', multiple: true } as const
 const FLAGS: Record<string, Flags> = {
   ingest: { db: string, 'memory-limit': string },
-  report: { db: string, out: string, 'min-installations': string },
+  report: { db: string, out: string, 'min-installations': string, title: string, days: string },
   export: { db: string, parquet: string },
   simulate: { installations: string, days: string, out: string, seed: string, start: string, 'schema-version': string, slower: repeated, errors: repeated, 'no-version-effects': { type: 'boolean' } }
 }
@@ -109,7 +109,8 @@ async function runSimulate (values: Values, positionals: string[], io: Io): Prom
 
 async function runReport (values: Values, positionals: string[], io: Io): Promise<void> {
   const minInstallations = values['min-installations'] === undefined ? 5 : integer(values, 'min-installations', 1)
-  const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations })
+  const days = values.days === undefined ? undefined : integer(values, 'days', 1)
+  const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations, title: values.title, days })
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS } from '../../errors'
+import { FST_TELEMETRY_COLLECTOR_DAYS, FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS, FST_TELEMETRY_COLLECTOR_TITLE } from '../../errors'
 import { openDatabase } from '../db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
@@ -9,17 +9,26 @@ import type { RowRef, Stats } from './stats-types'
 export interface ReportOptions {
   /** The privacy floor k: no figure or label drawn from fewer than k installations (default 5). */
   minInstallations?: number
+  /** The project's name, shown in the page's heading, its <title> and stats.json (default: none). */
+  title?: string
+  /** Only the last `days` UTC days up to the newest one with activity, the release comparison included (default: all). */
+  days?: number
 }
+const MAX_TITLE = 100
+
 export interface ReportResult { statsPath: string, htmlPath: string, summary: string[] }
 
 /** stats.json and index.html for the fleet in dbPath, written into outDir; the database is opened read-only. */
 export async function buildReport (dbPath: string, outDir: string, options: ReportOptions = {}): Promise<ReportResult> {
   const k = options.minInstallations ?? 5
   if (!Number.isInteger(k) || k < 1) throw new FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS(JSON.stringify(k))
+  const { title, days } = options
+  if (title !== undefined && (title.trim() === '' || title.length > MAX_TITLE || /\p{Cc}/u.test(title))) throw new FST_TELEMETRY_COLLECTOR_TITLE(MAX_TITLE, JSON.stringify(title))
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new FST_TELEMETRY_COLLECTOR_DAYS(JSON.stringify(days))
   const db = await openDatabase(dbPath, { readOnly: true })
   let stats: Stats
   try {
-    stats = await buildStats(db.connection, k)
+    stats = await buildStats(db.connection, { minInstallations: k, title: title?.trim(), days })
   } finally {
     db.close()
   }

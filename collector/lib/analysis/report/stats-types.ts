@@ -3,12 +3,16 @@ export interface Stats {
   schema: 'fastify-anonymous-telemetry-collector/stats'
   schemaVersion: 2
   generatedAt: string
+  /** The project's name (`report --title`), null when none was given. */
+  title: string | null
   minInstallations: number
-  period: { from: string | null, to: string | null }
+  /** The window every figure covers (UTC days, both included): the last `days` days (`report --days`), or all when days is null. */
+  period: { from: string | null, to: string | null, days: number | null }
   fleet: { installations: number | null, instances: number | null, requests: number | null }
   activity: Array<{ day: string, installations: number | null, instances: number | null }>
   versions: Rows<{ version: string, installations: number, firstDay: string }>
-  adoption: Array<{ day: string, installations: number | null, shares: Array<{ version: string, installations: number | null, share: number | null }> }>
+  /** Per day: the published versions' shares and `other` (every version under the floor that day) add up to 1. */
+  adoption: Array<{ day: string, installations: number | null, shares: Array<{ version: string, installations: number | null, share: number | null }>, other: { installations: number | null, share: number | null } }>
   platform: { os: Distribution, arch: Distribution, runtimeVersion: Distribution, numCpu: Distribution }
   endpoints: {
     usage: Rows<{ endpoint: string, installations: number, share: number, requests: number }>
