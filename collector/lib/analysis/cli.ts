@@ -1,8 +1,8 @@
-import { type Args, type Command, integer, type Io, matching, oneOf, QUIET, runCommand } from '../command-line'
+import { type Args, type Command, integer, type Io, type Kind, matching, oneOf, QUIET, runCommand } from '../command-line'
 import { exportParquet } from './export'
 import { ingest } from './ingest/ingest'
-import { buildReport } from './report/report'
-import { simulate } from './simulate'
+import { buildReport, isTitle, MAX_TITLE } from './report/report'
+import { ENDPOINTS, simulate } from './simulate'
 
 const DB = { value: '<file.duckdb>', required: true }
 
@@ -27,13 +27,30 @@ async function runIngest ({ values, positionals, progress }: Args, io: Io): Prom
 }
 
 async function runReport ({ values }: Args, io: Io): Promise<undefined> {
-  const result = await buildReport(values.db as string, values.out as string, { minInstallations: values['min-installations'] as number | undefined })
+  const result = await buildReport(values.db as string, values.out as string, {
+    minInstallations: values['min-installations'] as number | undefined,
+    title: values.title as string | undefined,
+    days: values.days as number | undefined
+  })
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 
 async function runExport ({ values }: Args, io: Io): Promise<undefined> {
   const files = await exportParquet(values.db as string, values.parquet as string)
   io.out.write(files.join('\n') + '\n')
+}
+
+/** `<endpoint>=<factor>`: a simulated endpoint and a positive multiplier. */
+const FACTOR: Kind<[string, number]> = {
+  expected: `<endpoint>=<factor> with one of ${ENDPOINTS.join(' ')} and a factor > 0`,
+  parse: text => {
+    const [, endpoint, factor] = /^(.*)=(.*)$/.exec(text) ?? []
+    return ENDPOINTS.includes(endpoint) && Number(factor) > 0 ? [endpoint, Number(factor)] : undefined
+  }
+}
+
+function factors (given: unknown): Record<string, number> {
+  return Object.fromEntries((given ?? []) as Array<[string, number]>)
 }
 
 async function runSimulate ({ values, progress }: Args, io: Io): Promise<undefined> {
@@ -45,6 +62,9 @@ async function runSimulate ({ values, progress }: Args, io: Io): Promise<undefin
     seed: values.seed as number | undefined,
     start: values.start as string | undefined,
     schemaVersion: values['schema-version'] === undefined ? undefined : Number(values['schema-version']) as 1 | 2,
+    slower: factors(values.slower),
+    errors: factors(values.errors),
+    versionEffects: values['no-version-effects'] !== true,
     onProgress: ({ day, days, events }) => step.update(`day ${day} of ${days}, ${events} events`)
   })
   step.done(`${summary.events} events`)
@@ -68,7 +88,9 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     flags: {
       db: { ...DB, help: 'the database ingest wrote, opened read-only' },
       out: { value: '<dir>', required: true, help: 'the folder to write' },
-      'min-installations': { value: '<k>', kind: integer(1), default: '5', help: 'the privacy floor: no figure from fewer than k installations' }
+      'min-installations': { value: '<k>', kind: integer(1), default: '5', help: 'the privacy floor: no figure from fewer than k installations' },
+      title: { value: '<project name>', kind: { expected: `a name of 1 to ${MAX_TITLE} characters without control characters`, parse: title => isTitle(title) ? title : undefined }, help: 'the page\'s title: whose fleet it shows' },
+      days: { value: '<n>', kind: integer(1), default: 'every day', help: 'the window: the last n days of data, the release comparison included' }
     },
     run: runReport
   },
@@ -89,6 +111,9 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       seed: { value: '<s>', kind: integer(0), default: '1', help: 'seed of the random choices' },
       start: { value: '<YYYY-MM-DD>', kind: { expected: 'a date YYYY-MM-DD', parse: day => /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ? day : undefined }, default: '2026-01-01', help: 'the first day' },
       'schema-version': { value: '<1|2>', kind: oneOf(['1', '2']), default: '2', help: 'the plugin\'s event format to write' },
+      slower: { value: '<endpoint>=<factor>', kind: FACTOR, multiple: true, help: 'multiply the latency of an endpoint on the newest version' },
+      errors: { value: '<endpoint>=<factor>', kind: FACTOR, multiple: true, help: 'multiply the 5xx rate of an endpoint on the newest version' },
+      'no-version-effects': { help: 'every version alike but for --slower and --errors' },
       quiet: QUIET
     },
     run: runSimulate

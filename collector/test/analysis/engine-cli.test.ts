@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
+import { ENDPOINTS } from '../../lib/analysis/simulate'
 import { main, type Io } from '../../lib/cli'
 
 /** Stdout and stderr as text; progress's clock stands still and its timer never fires, so only each step's last line shows. */
@@ -35,6 +36,12 @@ test('simulate defaults to seed 1 and schemaVersion 2', async t => {
   t.match(io.text.out, /requests delivered/)
 })
 
+test('simulate takes known effects: --slower and --errors (repeatable) and --no-version-effects', async t => {
+  const io = capture()
+  t.equal(await runAnalysisCommand('simulate', ['--installations', '1', '--days', '1', '--out', t.testdir(), '--slower', '/=2', '--slower', '/books=1.6', '--errors', '/orders=4', '--no-version-effects'], io), 0, io.text.err)
+  t.match(io.text.out, /requests delivered/)
+})
+
 test('ingest reports skipped members on stderr', async t => {
   const dir = t.testdir({ 'segment-logs': { s: { 1767225600000: { 'a.gz': 'this is not a gzip file at all' } } } })
   const io = capture()
@@ -42,6 +49,7 @@ test('ingest reports skipped members on stderr', async t => {
   t.match(io.text.err, /skipped .*a\.gz at byte 0: bad header: not gzip/)
 })
 
+const FACTOR = `<endpoint>=<factor> with one of ${ENDPOINTS.join(' ')}`
 const bad: Array<[string, string[], string]> = [
   ['ingest', ['--db', 'x.duckdb'], '<dir>... is required: one or more data directories (a receiver\'s --data or a Segment S3 sync)'],
   ['ingest', ['dir'], '--db is required: <file.duckdb>'],
@@ -60,7 +68,13 @@ const bad: Array<[string, string[], string]> = [
   ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--start', '2026-13-45'], '--start must be a date YYYY-MM-DD; received "2026-13-45"'],
   ['simulate', ['--installations', '1', '--days', '1'], '--out is required: <dir>'],
   ['simulate', ['--installations', '1', '--days', '1', '--out', ''], '--out must be a value; received ""'],
-  ['report', ['--db', 'x', '--out', 'o', '--min-installations', '1.5'], '--min-installations must be an integer ≥ 1; received "1.5"']
+  ['report', ['--db', 'x', '--out', 'o', '--min-installations', '1.5'], '--min-installations must be an integer ≥ 1; received "1.5"'],
+  ['report', ['--db', 'x', '--out', 'o', '--title', ' '], '--title must be a name of 1 to 100 characters without control characters; received " "'],
+  ['report', ['--db', 'x', '--out', 'o', '--days', '0'], '--days must be an integer ≥ 1; received "0"'],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--slower', '/nope=2'], `--slower must be ${FACTOR} and a factor > 0; received "/nope=2"`],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--errors', '/orders=0'], `--errors must be ${FACTOR} and a factor > 0; received "/orders=0"`],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--slower', '/books'], `--slower must be ${FACTOR} and a factor > 0; received "/books"`],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--no-version-effects=no'], '--no-version-effects takes no value; received "no"']
 ]
 for (const [name, argv, message] of bad) {
   test(`${name} ${argv.join(' ')}: exit 2, one line naming the flag, then where help is`, async t => {
