@@ -7,6 +7,7 @@ export const USAGE = `Usage: fastify-anonymous-telemetry-collector <command> [op
 Commands:
   serve     receive events (Segment's HTTP API) and store them in Segment's S3 layout
   ingest, report, export, simulate   fleet analysis with DuckDB (see below)
+  forget, prune                      delete an installation's data; delete old stored files (see below)
 
 ${SERVE_USAGE}
 ${ANALYSIS_USAGE}`
@@ -51,7 +52,7 @@ async function serve (argv: string[], io: Io): Promise<number> {
   return 0
 }
 
-const ANALYSIS_COMMANDS = new Set(['ingest', 'report', 'export', 'simulate'])
+const ANALYSIS_COMMANDS = new Set(['ingest', 'report', 'export', 'simulate', 'forget', 'prune'])
 
 /** The bin: one subcommand per word; an unknown one is an error naming it (exit code 2). */
 export async function main (argv: string[], io: Io): Promise<number> {

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util'
 import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG } from '../errors'
 import { exportParquet } from './export'
+import { forget, type ForgetProgress } from './forget'
 import { ingest, type IngestProgress } from './ingest/ingest'
+import { prune } from './prune'
 import { buildReport } from './report/report'
 import { simulate } from './simulate'
 
@@ -13,11 +15,15 @@ export const USAGE = `Usage:
   fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>]
   fastify-anonymous-telemetry-collector export --parquet <dir> --db <file.duckdb>
   fastify-anonymous-telemetry-collector simulate --installations <n> --days <d> --out <dir> [--seed <s>] [--start <YYYY-MM-DD>] [--schema-version 1|2]
+  fastify-anonymous-telemetry-collector forget --cluster-id <id> --db <file.duckdb> [--data <dir>]...
+  fastify-anonymous-telemetry-collector prune --data <dir> --older-than <days> --db <file.duckdb>
 `
 
-type Flags = Record<string, { type: 'string' }>
+type Flags = Record<string, { type: 'string', multiple?: true }>
 const string = { type: 'string' } as const
 const FLAGS: Record<string, Flags> = {
+  forget: { 'cluster-id': string, db: string, data: { type: 'string', multiple: true } },
+  prune: { data: string, 'older-than': string, db: string },
   ingest: { db: string, 'memory-limit': string },
   report: { db: string, out: string, 'min-installations': string },
   export: { db: string, parquet: string },
@@ -59,12 +65,49 @@ function progressLine (p: IngestProgress): string {
 
 type Values = Record<string, string | undefined>
 
+/** Calls `write` with the first progress and then at most once per `ms` (on `now`'s clock): a line every few seconds. */
+export function throttle<T> (write: (progress: T) => void, ms = 2000, now = Date.now): (progress: T) => void {
+  let last = -Infinity
+  return progress => {
+    const at = now()
+    if (at - last < ms) return
+    last = at
+    write(progress)
+  }
+}
+
+/** The plugin's cluster id: lowercase hex SHA-512. */
+const CLUSTER_ID = /^[0-9a-f]{128}$/
+
+async function runForget (values: Values, positionals: string[], io: Io): Promise<void> {
+  const clusterId = required(values, 'cluster-id').toLowerCase()
+  if (!CLUSTER_ID.test(clusterId)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--cluster-id', 'a cluster id (the events\' anonymousId: 128 hex digits)', JSON.stringify(values['cluster-id']))
+  const dirs = (values.data as unknown as string[] | undefined) ?? []
+  const line = throttle((p: ForgetProgress) => io.err.write(`forget: ${p.filesRead}/${p.files} files read, ${p.rewritten} rewritten, ${p.events} events taken out\n`))
+  const summary = await forget(clusterId, required(values, 'db'), dirs, { onProgress: p => { if (p.step === 'done') line(p) } })
+  for (const file of summary.pending) io.err.write(`forget: kept ${file}: a receiver may still append to it; run this forget again once its source has a newer file (the next day)\n`)
+  for (const torn of summary.dropped) io.err.write(`forget: the unreadable end of ${torn.file} from byte ${torn.offset} was not kept (${torn.reason})\n`)
+  const { events, parts } = summary.deleted
+  io.out.write(`forgotten: ${events} events and ${parts} report parts deleted from the database; ${summary.rewritten.length} files rewritten without its ${summary.events} stored events, ${summary.pending.length} kept for a later run; ingest will leave its events out from now on\n`)
+}
+
+async function runPrune (values: Values, positionals: string[], io: Io): Promise<void> {
+  const days = integer(values, 'older-than', 1)
+  const summary = await prune(required(values, 'data'), days, required(values, 'db'), {
+    onProgress: throttle(p => io.err.write(`prune: ${p.filesChecked}/${p.files} files checked, ${p.deleted} deleted\n`))
+  })
+  for (const { file, offset, size } of summary.notIngested) io.err.write(`prune: kept ${file}: ${offset === -1 ? 'never ingested' : `ingested to byte ${offset} of ${size}`}; run ingest first\n`)
+  for (const file of summary.appending) io.err.write(`prune: kept ${file}: a receiver may still append to it\n`)
+  io.out.write(`${summary.deleted.length} files deleted (${(summary.bytes / 1e6).toFixed(1)} MB) of received days older than ${days} days; ${summary.notIngested.length + summary.appending.length} kept\n`)
+}
+
 async function runIngest (values: Values, positionals: string[], io: Io): Promise<void> {
   if (positionals.length === 0) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('<dir>', 'at least one data directory', 'none')
   const memoryLimit = values['memory-limit']
   if (memoryLimit !== undefined && !MEMORY_SIZE.test(memoryLimit)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--memory-limit', 'a size such as 512MB or 2GB', JSON.stringify(memoryLimit))
   const summary = await ingest(positionals, required(values, 'db'), { memoryLimit, onProgress: p => io.err.write(progressLine(p)) })
   for (const skipped of summary.skipped) io.err.write(`ingest: skipped ${skipped.file} at byte ${skipped.offset}: ${skipped.reason}\n`)
+  if (summary.forgotten > 0) io.err.write(`ingest: ${summary.forgotten} events of forgotten installations left out\n`)
   io.out.write(`${summary.events} new events (${summary.duplicates} duplicates, ${summary.skipped.length} skipped) from ${summary.files} files in ${summary.seconds.toFixed(1)} s (${summary.updateSeconds.toFixed(1)} s of it updating the derived tables); ${summary.reports} complete reports from ${summary.installations} installations\n`)
 }
 
@@ -95,11 +138,14 @@ async function runReport (values: Values, positionals: string[], io: Io): Promis
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 
+/** The errors of a wrong command line; any other is a failure of the work (a missing database, a file that cannot be written). */
+const USAGE_ERRORS = new Set(['FST_TELEMETRY_COLLECTOR_INVALID_FLAG', 'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG'])
+
 const COMMANDS: Record<string, (values: Values, positionals: string[], io: Io) => Promise<void>> = {
-  ingest: runIngest, report: runReport, export: runExport, simulate: runSimulate
+  ingest: runIngest, report: runReport, export: runExport, simulate: runSimulate, forget: runForget, prune: runPrune
 }
 
-/** Runs `ingest`, `report`, `export` or `simulate`; 0 on success, 2 (with the usage) for a bad command line, 1 when the work failed. */
+/** Runs an analysis command (`ingest`, `report`, `export`, `simulate`, `forget`, `prune`); 0 on success, 2 (with the usage) for a bad command line, 1 when the work failed. */
 export async function runAnalysisCommand (name: string, argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
   if (!(name in FLAGS)) {
     io.err.write(`unknown command "${name}"\n${USAGE}`)
@@ -112,7 +158,7 @@ export async function runAnalysisCommand (name: string, argv: string[], io: Io =
   } catch (error) {
     const code = (error as { code?: string }).code ?? ''
     io.err.write(`${(error as Error).message}\n`)
-    if (code.startsWith('FST_TELEMETRY_COLLECTOR_')) {
+    if (USAGE_ERRORS.has(code)) {
       io.err.write(USAGE)
       return 2
     }
