@@ -145,7 +145,7 @@ const failures: Array<[string[], number, RegExp]> = [
   [['--cluster-id', 'ab'.repeat(64), '--db', '/nonexistent/fleet.duckdb'], 1, /^no fleet database at \/nonexistent\/fleet.duckdb \(--db\): run ingest first\n$/]
 ]
 for (const [argv, code, message] of failures) {
-  test(`forget ${argv.join(" ").replace(/[0-9a-f]{128}/, "<id>")}: exit ${code}, the error names what to fix`, async t => {
+  test(`forget ${argv.join(' ').replace(/[0-9a-f]{128}/, '<id>')}: exit ${code}, the error names what to fix`, async t => {
     const io = capture()
     t.equal(await runAnalysisCommand('forget', argv, io), code)
     t.match(io.text.err, message)

@@ -68,4 +68,3 @@ export async function eventsOf (dir: string, id: string): Promise<{ all: number,
   }
   return { all, theirs }
 }
-
