@@ -2,6 +2,7 @@ import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type Test } from 'tap'
 import { runAnalysisCommand, throttle } from '../../lib/analysis/cli'
+import { DERIVED_INSTALLATION_TABLES, FLEET_TABLES, RAW_INSTALLATION_TABLES } from '../../lib/analysis/columns'
 import { openDatabase, rows } from '../../lib/analysis/db'
 import { forget } from '../../lib/analysis/forget'
 import { ingest } from '../../lib/analysis/ingest/ingest'
@@ -125,6 +126,14 @@ test('forget without --data forgets in the database alone; a second run finds no
   t.ok(first.deleted.events > 0)
   const second = await forget(id, db, [])
   t.same(second.deleted, { record_status: 0, records: 0, parts: 0, events: 0 })
+})
+
+test('every table of the database is declared as raw, derived or fleet-wide, so that forget reaches each one', async t => {
+  const db = await openDatabase(join(t.testdir(), 'fleet.duckdb'))
+  t.teardown(() => db.close())
+  const tables = await rows(db.connection, "SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary")
+  const declared = [...RAW_INSTALLATION_TABLES.map(table => table.name), ...DERIVED_INSTALLATION_TABLES, ...FLEET_TABLES]
+  t.same(tables.map(r => r.t).sort(), declared.sort())
 })
 
 test('progress is written with the first call, then at most once per interval', async t => {

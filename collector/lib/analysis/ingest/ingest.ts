@@ -68,7 +68,8 @@ async function count (connection: DuckDBConnection, sql: string): Promise<number
  * Loads every stored event under `dirs` (Segment's S3 layout, from this package's receiver or a Segment S3 sync) into
  * the fleet database at `dbPath`, then brings the derived tables up to date. Each file is read from the end of its last
  * complete member seen by an earlier run, so a re-run reads only what is new; an event whose messageId is stored
- * already is skipped, whatever file or source it comes from; a torn member is skipped and reported, never fatal.
+ * already is skipped, whatever file or source it comes from, and so is every event of a forgotten installation (see
+ * forget.ts); a torn member is skipped and reported, never fatal.
  */
 export async function ingest (dirs: string[], dbPath: string, options: IngestOptions = {}): Promise<IngestSummary> {
   const started = process.hrtime.bigint()
