@@ -73,6 +73,9 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   const reporter = new Reporter({ options, clusterId, instanceId, log, endpoints: recorder.endpoints })
   const listEndpoints = (): string[] => options.endpoints ?? [...recorder.endpoints.keys()].sort()
 
+  // Not needed for correctness (a context registered earlier never gets this default, and the recorder reads
+  // `undefined` as `null`), but every Request class built from here on creates the slot in its constructor, so
+  // `onRequest` writes an existing property instead of changing the object's shape on the hot path.
   fastify.decorateRequest(kCell, null)
   if (options.endpoints === null) fastify.addHook('onRoute', recorder.telemetryOnRoute)
   fastify.addHook('onRequest', recorder.telemetryOnRequest)

@@ -6,8 +6,13 @@ import { UpgradeWatch } from './upgrades'
 /** Request decoration: the cell the request was counted in, fixed at `onRequest`, so the later hooks need no lookup. */
 export const kCell = Symbol('fastify-anonymous-telemetry.cell')
 
-/** A request as this plugin sees it; the slot is declared with `decorateRequest(kCell, null)`, so every request has it. */
-type TrackedRequest = FastifyRequest & { [kCell]: MetricsCell | null }
+/**
+ * A request as this plugin sees it. The slot of a request not counted yet is `null`, or `undefined` when its Request
+ * class was built by a context registered before the plugin: each context copies `decorateRequest`'s defaults when
+ * it is created, so `decorateRequest(kCell, null)` never reaches the contexts that exist already. Every read of the
+ * slot treats both alike (`== null`, `??`).
+ */
+type TrackedRequest = FastifyRequest & { [kCell]?: MetricsCell | null }
 
 /** Slot value of a request counted nowhere: on an opted-out route, or already ended (a request ends once). */
 const DONE = new MetricsCell()
@@ -66,8 +71,8 @@ export class Recorder {
 
   readonly telemetryOnRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const tracked = request as TrackedRequest
-    // Not null: the request was aborted while an earlier hook was still running, and has ended already.
-    if (tracked[kCell] === null) {
+    // Set already: the request was aborted while an earlier hook was still running, and has ended.
+    if (tracked[kCell] == null) {
       const cell = tracked[kCell] = this.count(request)
       // Node's parser sets `upgrade` (true only for a request it handed to an `'upgrade'` listener); `injectWS`, a
       // test helper that skips the parser, leaves it unset but sends the header. Real requests stop at `false`.

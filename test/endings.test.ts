@@ -10,6 +10,7 @@ import fastifyTelemetry, { type MetricsRecord, type TelemetrySnapshot } from '..
 import { useEnv } from './helpers/env'
 import { rawRequest } from './helpers/raw-http'
 import { quietOptions, snapshotOf } from './helpers/snapshot'
+import { echo, listeningPort } from './helpers/websocket'
 
 useEnv(t)
 
@@ -26,10 +27,6 @@ function records (snapshot: TelemetrySnapshot): Array<[string, MetricsRecord]> {
     for (const [method, methodRecord] of Object.entries(record.methods)) named.push([`${method} ${path}`, methodRecord])
   }
   return named
-}
-
-function listeningPort (app: FastifyInstance): number {
-  return (app.server.address() as { port: number }).port
 }
 
 /** An upstream server for the proxied route: 1 000 bytes with their length. */
@@ -113,17 +110,6 @@ async function startApp (t: Test): Promise<{ app: FastifyInstance, port: number,
   return { app, port: listeningPort(app), probe }
 }
 
-/** A websocket round trip: open, one echo, close. */
-async function echo (port: number): Promise<string> {
-  const client = new WebSocket(`ws://127.0.0.1:${port}/ws`)
-  await once(client, 'open')
-  client.send('hi')
-  const [message] = await once(client, 'message') as [Buffer]
-  client.close()
-  await once(client, 'close')
-  return message.toString()
-}
-
 /** A raw socket that sends `bytes` and is destroyed once `ready` (the server has seen the request) resolves. */
 async function sendAndLeave (port: number, bytes: Buffer, ready: Promise<unknown>): Promise<void> {
   const socket: Socket = connect(port, '127.0.0.1')
@@ -198,19 +184,6 @@ test('websocket, hijack, SSE, an aborted upload and a proxied stream over real s
 async function fetchText (port: number, url: string): Promise<string> {
   return await (await fetch(`http://127.0.0.1:${port}${url}`)).text()
 }
-
-test('a reply.callNotFound() 404 counts under the route\'s endpoint, fixed at onRequest, whatever the order of registration', async t => {
-  for (const placement of ['before', 'after']) {
-    const app = Fastify()
-    const declare = (): void => { app.get('/assets/*', async (request, reply) => reply.callNotFound()) }
-    if (placement === 'after') declare()
-    await app.register(fastifyTelemetry, quietOptions(ENDPOINTS))
-    if (placement === 'before') declare()
-    t.equal((await app.inject('/assets/missing.css')).statusCode, 404)
-    t.same(Object.keys(snapshotOf(app).paths), ['/assets'], `plugin registered ${placement} the route`)
-    await app.close()
-  }
-})
 
 test('a hijacked reply that writes its own content-length counts the same size through inject and over a socket', async t => {
   const app = Fastify()

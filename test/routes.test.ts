@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type onRequestHookHandler, type RouteOpt
 import t, { test } from 'tap'
 import fastifyTelemetry, { type TelemetryOptions } from '../lib/index'
 import { useEnv } from './helpers/env'
+import { LAYOUTS, type Layout } from './helpers/layouts'
 import { quietOptions, requestsByPath, snapshotOf } from './helpers/snapshot'
 
 useEnv(t)
@@ -28,8 +29,6 @@ function declareRoutes (app: FastifyInstance): void {
 
 const URLS = ['/clients', '/clients/1', '/private', '/api', '/api/', '/api/things/1', '/api/nope', '/nope']
 
-type Placement = 'none' | 'before the routes' | 'after the routes'
-const PLACEMENTS: Placement[] = ['before the routes', 'after the routes']
 /** Telemetry as configured with an allow-list, and in discovery (dry run without one), which adds an `onRoute` hook. */
 const MODES: Array<{ mode: string, options: TelemetryOptions, counted: Record<string, Record<string, number>> }> = [
   {
@@ -52,28 +51,26 @@ interface Observed {
   configs: object[]
 }
 
-async function observe (placement: Placement, options: TelemetryOptions): Promise<Observed> {
+async function observe (layout: Layout, options: TelemetryOptions | null): Promise<Observed> {
   const app = Fastify()
   const routes: Observed['routes'] = []
-  const register = async (): Promise<void> => {
-    if (placement !== 'none') await app.register(fastifyTelemetry, options)
-  }
-  if (placement === 'before the routes') await register()
-  app.addHook('onRoute', route => { routes.push({ options: { ...route }, configKeys: Reflect.ownKeys(route.config ?? {}) }) })
   const configs: Observed['configs'] = []
-  app.addHook('onResponse', async request => { configs.push(request.routeOptions.config) })
-  declareRoutes(app)
-  if (placement === 'after the routes') await register()
+  await layout.compose(app, options, context => {
+    // Added where the routes are declared, after telemetry when telemetry comes first: sees what its onRoute left.
+    context.addHook('onRoute', route => { routes.push({ options: { ...route }, configKeys: Reflect.ownKeys(route.config ?? {}) }) })
+    context.addHook('onResponse', async request => { configs.push(request.routeOptions.config) })
+    declareRoutes(context)
+  })
   await app.ready()
   for (const url of URLS) await app.inject(url)
   return { app, routes, configs }
 }
 
 for (const { mode, options, counted } of MODES) {
-  for (const placement of PLACEMENTS) {
-    test(`telemetry ${mode}, registered ${placement}: routes stay as declared`, async t => {
-      const bare = await observe('none', options)
-      const withTelemetry = await observe(placement, options)
+  for (const layout of LAYOUTS) {
+    test(`telemetry ${mode}, ${layout.name}: routes stay as declared`, async t => {
+      const bare = await observe(layout, null)
+      const withTelemetry = await observe(layout, options)
       t.teardown(() => Promise.all([bare.app.close(), withTelemetry.app.close()]))
 
       t.test('request.routeOptions.config deep-equals what Fastify builds without the plugin, symbols included', async t => {
@@ -97,7 +94,7 @@ for (const { mode, options, counted } of MODES) {
         }
       })
 
-      t.test('every request is counted under its route, whatever the order of registration', async t => {
+      t.test('every request is counted under its route, whatever the layout', async t => {
         t.same(requestsByPath(withTelemetry.app), counted)
       })
     })
@@ -137,12 +134,12 @@ test('unmatched requests under a prefix share one not-found context and count un
   t.same(requestsByPath(app), { '/': { GET: 4 } })
 })
 
-test('config: { telemetry: false } opts a route out: counted nowhere, in any placement', async t => {
-  for (const placement of PLACEMENTS) {
-    const { app } = await observe(placement, quietOptions(ENDPOINTS))
+test('config: { telemetry: false } opts a route out: counted nowhere, in any layout', async t => {
+  for (const layout of LAYOUTS) {
+    const { app } = await observe(layout, quietOptions(ENDPOINTS))
     const before = snapshotOf(app).requests
     await app.inject('/private')
-    t.equal(snapshotOf(app).requests, before, placement)
+    t.equal(snapshotOf(app).requests, before, layout.name)
     await app.close()
   }
 })

@@ -8,6 +8,7 @@ Commands:
   serve     receive events (Segment's HTTP API) and store them in Segment's S3 layout
   ingest, report, export, simulate   fleet analysis with DuckDB (see below)
   forget, prune                      delete an installation's data; delete old stored files (see below)
+  help      this text (also --help or -h)
 
 ${SERVE_USAGE}
 ${ANALYSIS_USAGE}`

@@ -131,7 +131,7 @@ test('forget without --data forgets in the database alone; a second run finds no
 test('every table of the database is declared as raw, derived or fleet-wide, so that forget reaches each one', async t => {
   const db = await openDatabase(join(t.testdir(), 'fleet.duckdb'))
   t.teardown(() => db.close())
-  const tables = await rows(db.connection, "SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary")
+  const tables = await rows(db.connection, 'SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary')
   const declared = [...RAW_INSTALLATION_TABLES.map(table => table.name), ...DERIVED_INSTALLATION_TABLES, ...FLEET_TABLES]
   t.same(tables.map(r => r.t).sort(), declared.sort())
 })
