@@ -59,24 +59,20 @@ async function forgetRows (connection: DuckDBConnection, clusterId: string): Pro
   for (const { name, parent, on } of [...RAW_INSTALLATION_TABLES].reverse()) {
     if (parent !== undefined) mine.set(name, `(${(on as string[]).join(', ')}) IN (SELECT ${(on as string[]).join(', ')} FROM ${parent} WHERE ${where(parent)})`)
   }
+  // A failure leaves the transaction open: closing the database rolls it back.
   await connection.run('BEGIN TRANSACTION')
-  try {
-    await connection.run([
-      dropUncommitted(next),
-      `INSERT INTO forgotten SELECT ${id}, now()::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM forgotten WHERE anonymous_id = ${id})`,
-      `INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, NULL FROM events WHERE anonymous_id = ${id}`,
-      `INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, report_id FROM parts WHERE anonymous_id = ${id}`
-    ].join(';\n'))
-    const deleted: Record<string, number> = {}
-    for (const { name } of RAW_INSTALLATION_TABLES) deleted[name] = (await connection.run(`DELETE FROM ${name} WHERE ${where(name)}`)).rowsChanged
-    await connection.run(UPDATE)
-    for (const name of DERIVED_INSTALLATION_TABLES) await connection.run(`DELETE FROM ${name} WHERE anonymous_id = ${id}`)
-    await connection.run('COMMIT')
-    return deleted
-  } catch (error) {
-    await connection.run('ROLLBACK')
-    throw error
-  }
+  await connection.run([
+    dropUncommitted(next),
+    `INSERT INTO forgotten SELECT ${id}, now()::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM forgotten WHERE anonymous_id = ${id})`,
+    `INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, NULL FROM events WHERE anonymous_id = ${id}`,
+    `INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, report_id FROM parts WHERE anonymous_id = ${id}`
+  ].join(';\n'))
+  const deleted: Record<string, number> = {}
+  for (const { name } of RAW_INSTALLATION_TABLES) deleted[name] = (await connection.run(`DELETE FROM ${name} WHERE ${where(name)}`)).rowsChanged
+  await connection.run(UPDATE)
+  for (const name of DERIVED_INSTALLATION_TABLES) await connection.run(`DELETE FROM ${name} WHERE anonymous_id = ${id}`)
+  await connection.run('COMMIT')
+  return deleted
 }
 
 interface Rewritten {

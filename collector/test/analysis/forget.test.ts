@@ -72,15 +72,17 @@ async function holds (file: string, id: string): Promise<boolean> {
 
 test('while a receiver runs on the directory, each source\'s newest file is kept and listed; a later run rewrites it', async t => {
   const { data, db, id } = await fleet(t.testdir())
-  const { app } = await collectorApp(t, { dataDir: data, writeKeys: [{ writeKey: 'test-write-key', sourceId: 'live' }] })
+  const { app } = await collectorApp(t, { dataDir: data, writeKeys: [{ writeKey: 'test-write-key', sourceId: 'live' }, { writeKey: 'other', sourceId: 'other' }] })
   t.equal((await post(app, batch([keepAlive({ anonymousId: id }), keepAlive()]))).statusCode, 200)
-  const [live, day1, day2] = (await listFiles(data)).map(f => f.file)
+  t.equal((await post(app, batch([keepAlive()]), { authorization: `Basic ${Buffer.from('other:').toString('base64')}` })).statusCode, 200)
+  const [live, other, day1, day2] = (await listFiles(data)).map(f => f.file)
 
   const io = capture()
   t.equal(await runAnalysisCommand('forget', ['--cluster-id', id, '--db', db, '--data', data], io), 0, io.text.err)
   t.match(io.text.err, `forget: kept ${day2}: a receiver may still append to it; run this forget again once its source has a newer file`)
   t.match(io.text.err, `forget: kept ${live}:`)
   t.match(io.text.out, '1 files rewritten')
+  t.notMatch(io.text.err, other, 'an open file without its events is not listed')
   t.same(await Promise.all([live, day1, day2].map(async file => await holds(file, id))), [true, false, true])
 
   await app.close()
