@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { WireBatch } from './dry-run'
 import { FST_TELEMETRY_ALREADY_REGISTERED } from './errors'
 import { registerHealthRoute } from './health'
+import { announce, operatorLog } from './notice'
 import { resolveOptions, type TelemetryOptions } from './options'
 import { Recorder, kCell } from './recorder'
 import { clusterIdOf, type TelemetrySnapshot } from './report'
@@ -23,6 +25,12 @@ export interface TelemetryDecorator {
   readonly pending: number
   /** The `telemetry` event properties that would be sent now (before splitting), or `null` while off. */
   snapshot (): TelemetrySnapshot | null
+  /**
+   * The exact request bodies a report sent now would post, one per part of the report, as dry run builds them
+   * (`batch`, `writeKey` redacted, `sentAt`), for an app's own admin route. An empty array while off: nothing would
+   * be sent. Loads nothing: neither the Segment SDK nor undici.
+   */
+  preview (): WireBatch[]
 }
 
 declare module 'fastify' {
@@ -42,7 +50,8 @@ const OFF: TelemetryDecorator = Object.freeze({
   instanceId: null,
   endpoints: Object.freeze([]),
   pending: 0,
-  snapshot: () => null
+  snapshot: () => null,
+  preview: () => []
 })
 
 /**
@@ -84,16 +93,14 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   fastify.addHook('onClose', recorder.telemetryOnClose)
 
   fastify.addHook('onReady', function startTelemetry (done) {
-    reporter.start()
-    const minutes = Math.round(options.identifyAfter / 60_000)
-    log.info({ clusterId },
-      `fastify-anonymous-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
-      `first report after ${minutes === 0 ? `${options.identifyAfter} ms` : `${minutes} min`} of uptime. ` +
-      'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false')
+    const operator = operatorLog(log)
+    announce(operator, options, clusterId)
     if (options.dryRun && options.endpoints === null) {
-      log.info({ endpoints: listEndpoints() },
-        'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
+      const endpoints = listEndpoints()
+      const message = 'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)'
+      operator.notice({ endpoints }, message, `${message}: ${JSON.stringify(endpoints)}`)
     }
+    reporter.start()
     done()
   })
   fastify.addHook('onClose', async function stopTelemetry () {
@@ -107,7 +114,8 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
     instanceId,
     get endpoints () { return listEndpoints() },
     get pending () { return reporter.pending },
-    snapshot: () => reporter.snapshot()
+    snapshot: () => reporter.snapshot(),
+    preview: () => reporter.preview()
   } satisfies TelemetryDecorator)
 
   if (options.health !== null) registerHealthRoute(fastify, options.health, () => reporter.snapshot())
