@@ -157,8 +157,8 @@ async function runReport (values: Values, positionals: string[], io: Io): Promis
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 
-/** The errors of a wrong command line; any other is a failure of the work (a missing database, a file that cannot be written). */
-const USAGE_ERRORS = new Set(['FST_TELEMETRY_COLLECTOR_INVALID_FLAG', 'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG'])
+/** The errors of a wrong command line (a flag's value included); any other is a failure of the work (a missing database, a file that cannot be written). */
+const USAGE_ERRORS = new Set(['INVALID_FLAG', 'UNKNOWN_FLAG', 'MIN_INSTALLATIONS', 'TITLE', 'DAYS'].map(name => `FST_TELEMETRY_COLLECTOR_${name}`))
 
 const COMMANDS: Record<string, (values: Values, positionals: string[], io: Io) => Promise<void>> = {
   ingest: runIngest, report: runReport, export: runExport, simulate: runSimulate, forget: runForget, prune: runPrune
