@@ -125,14 +125,19 @@ async function exists (path: string): Promise<boolean> {
   return stat(path).then(s => s.isDirectory(), () => false)
 }
 
+/** The `segment-logs` directory of a data dir, or the dir itself when it is one (a Segment S3 sync of that folder). */
+export async function logsRoot (dir: string): Promise<string> {
+  const root = resolve(dir)
+  return await exists(logsDir(root)) ? logsDir(root) : root
+}
+
 /**
  * Every stored file under a data dir (`<dir>/segment-logs/<sourceId>/<receivedDay>/*.gz`; the segment-logs dir
  * itself is accepted too), sorted by source id, day, file name. Day directories whose name is not a number of
  * milliseconds are not Segment's and are skipped.
  */
 export async function listFiles (dir: string): Promise<StoredFile[]> {
-  const root = resolve(dir)
-  const logs = await exists(logsDir(root)) ? logsDir(root) : root
+  const logs = await logsRoot(dir)
   const files: StoredFile[] = []
   for (const sourceId of await subdirectories(logs)) {
     const source = sourceDir(logs, sourceId)

@@ -1,6 +1,8 @@
 import { type Args, type Command, integer, type Io, type Kind, matching, oneOf, QUIET, runCommand } from '../command-line'
 import { exportParquet } from './export'
+import { forget } from './forget'
 import { ingest } from './ingest/ingest'
+import { prune } from './prune'
 import { buildReport, isTitle, MAX_TITLE } from './report/report'
 import { ENDPOINTS, simulate } from './simulate'
 
@@ -23,7 +25,32 @@ async function runIngest ({ values, positionals, progress }: Args, io: Io): Prom
   })
   step.done(`${summary.updateSeconds.toFixed(1)} s`)
   for (const skipped of summary.skipped) io.err.write(`ingest: skipped ${skipped.file} at byte ${skipped.offset}: ${skipped.reason}\n`)
+  if (summary.forgotten > 0) io.err.write(`ingest: ${summary.forgotten} events of forgotten installations left out\n`)
   io.out.write(`${summary.events} new events (${summary.duplicates} duplicates, ${summary.skipped.length} skipped) from ${summary.files} files in ${summary.seconds.toFixed(1)} s (${summary.updateSeconds.toFixed(1)} s of it updating the derived tables); ${summary.reports} complete reports from ${summary.installations} installations\n`)
+}
+
+async function runForget ({ values, progress }: Args, io: Io): Promise<undefined> {
+  const step = progress('forget')
+  const summary = await forget((values['cluster-id'] as string).toLowerCase(), values.db as string, (values.data as string[] | undefined) ?? [], {
+    onProgress: p => { step.update(`${p.filesRead}/${p.files} files read, ${p.rewritten} rewritten, ${p.events} events taken out`) }
+  })
+  step.done(`${summary.rewritten.length} files rewritten`)
+  for (const file of summary.pending) io.err.write(`forget: kept ${file}: a receiver may still append to it; run this forget again once its source has a newer file (the next day)\n`)
+  for (const torn of summary.dropped) io.err.write(`forget: the unreadable end of ${torn.file} from byte ${torn.offset} was not kept (${torn.reason})\n`)
+  const { events, parts } = summary.deleted
+  io.out.write(`forgotten: ${events} events and ${parts} report parts deleted from the database; ${summary.rewritten.length} files rewritten without its ${summary.events} stored events, ${summary.pending.length} kept for a later run; ingest will leave its events out from now on\n`)
+}
+
+async function runPrune ({ values, progress }: Args, io: Io): Promise<undefined> {
+  const days = values['older-than'] as number
+  const step = progress('prune')
+  const summary = await prune(values.data as string, days, values.db as string, {
+    onProgress: p => { step.update(`${p.filesChecked}/${p.files} files checked, ${p.deleted} deleted`) }
+  })
+  step.done(`${summary.deleted.length} files deleted`)
+  for (const { file, offset, size } of summary.notIngested) io.err.write(`prune: kept ${file}: ${offset === -1 ? 'never ingested' : `ingested to byte ${offset} of ${size}`}; run ingest first\n`)
+  for (const file of summary.appending) io.err.write(`prune: kept ${file}: a receiver may still append to it\n`)
+  io.out.write(`${summary.deleted.length} files deleted (${(summary.bytes / 1e6).toFixed(1)} MB) of received days older than ${days} days; ${summary.notIngested.length + summary.appending.length} kept\n`)
 }
 
 async function runReport ({ values }: Args, io: Io): Promise<undefined> {
@@ -117,10 +144,30 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       quiet: QUIET
     },
     run: runSimulate
+  },
+  forget: {
+    summary: 'remove an installation from the database and the stored files, and keep it out of every later ingest',
+    flags: {
+      'cluster-id': { value: '<id>', required: true, kind: matching(/^[0-9a-fA-F]{128}$/, 'a cluster id (the events\' anonymousId: 128 hex digits)'), help: 'the installation\'s cluster id, as its operator quotes it' },
+      db: { ...DB, help: 'the fleet database (must exist)' },
+      data: { value: '<dir>', multiple: true, help: 'a data directory whose stored files are rewritten without its events; repeatable' },
+      quiet: QUIET
+    },
+    run: runForget
+  },
+  prune: {
+    summary: 'delete stored files of received days older than a number of days, once ingest has read them to their end',
+    flags: {
+      data: { value: '<dir>', required: true, help: 'the data directory (a receiver\'s --data)' },
+      'older-than': { value: '<days>', required: true, kind: integer(1), help: 'keep the files of the last days received' },
+      db: { ...DB, help: 'the database ingest wrote, opened read-only' },
+      quiet: QUIET
+    },
+    run: runPrune
   }
 }
 
-/** Runs `ingest`, `report`, `export` or `simulate` as the command line does (exit code 0, 1 or 2). */
+/** Runs an analysis command as the command line does (exit code 0, 1 or 2). */
 export async function runAnalysisCommand (name: string, argv: string[], io: Pick<Io, 'out' | 'err'> & Partial<Io>): Promise<number> {
   return await runCommand(name, ANALYSIS_COMMANDS[name], argv, { env: {}, stopped: new Promise(() => {}), ...io })
 }

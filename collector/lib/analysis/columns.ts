@@ -97,3 +97,25 @@ export const STATUSES = table('record_status', {
   code: 'VARCHAR',
   n: 'BIGINT'
 })
+
+/**
+ * Every table of the database, by what its rows say of an installation (a cluster id, the events' `anonymous_id`), so
+ * that `forget` (forget.ts) reaches each one. A table added to model.ts must be added here: a test fails on any table
+ * of the schema missing from these lists.
+ *
+ * The raw tables, children first: each row's installation is its own `anonymous_id`, or its parent's (joined on
+ * `on`). forget deletes these rows, then brings the derived tables up to date as ingest does.
+ */
+export const RAW_INSTALLATION_TABLES: ReadonlyArray<{ name: string, parent?: string, on?: string[] }> = [
+  { name: 'record_status', parent: 'records', on: ['rid'] },
+  { name: 'records', parent: 'parts', on: ['report_id', 'part'] },
+  { name: 'parts' },
+  { name: 'events' }
+]
+/** The derived tables with an `anonymous_id` column: recomputed by forget, then any row still naming it is deleted. */
+export const DERIVED_INSTALLATION_TABLES = ['installations', 'instances', 'activity', 'reports', 'links', 'daily_instance_traffic', 'installation_traffic']
+/**
+ * The other tables: fleet-wide sums (recomputed from the others), ingest's bookkeeping (ingest_dirty is empty once
+ * an update has run), and `forgotten`, the cluster ids forgotten, which ingest keeps out.
+ */
+export const FLEET_TABLES = ['daily_traffic', 'ingest_model', 'ingest_state', 'ingest_files', 'ingest_dirty', 'forgotten']

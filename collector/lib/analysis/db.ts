@@ -15,6 +15,8 @@ export interface OpenOptions {
    * the schema is created. Otherwise (ingest) a missing file is created with the ingest tables.
    */
   readOnly?: boolean
+  /** Whether a missing file is created (default: unless read only); when not, it is FST_TELEMETRY_COLLECTOR_NO_DATABASE. */
+  create?: boolean
   /** DuckDB's memory_limit (a size such as `'2GB'`). */
   memoryLimit?: string
 }
@@ -23,8 +25,8 @@ export interface OpenOptions {
  * Opens a fleet database, refusing one of another model version. DuckDB locks the file: one process that writes
  * holds it at a time, so a second `ingest` or a `report` running meanwhile fails to open it.
  */
-export async function openDatabase (path: string, { readOnly = false, memoryLimit }: OpenOptions = {}): Promise<Database> {
-  if (readOnly && !existsSync(path)) throw new FST_TELEMETRY_COLLECTOR_NO_DATABASE(path)
+export async function openDatabase (path: string, { readOnly = false, create = !readOnly, memoryLimit }: OpenOptions = {}): Promise<Database> {
+  if (!create && !existsSync(path)) throw new FST_TELEMETRY_COLLECTOR_NO_DATABASE(path)
   const instance = await DuckDBInstance.create(path, {
     ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
     ...(memoryLimit === undefined ? {} : { memory_limit: memoryLimit })

@@ -61,6 +61,8 @@ INSERT INTO ingest_state SELECT n FROM (SELECT coalesce(max(rid), 0) + 1 AS n FR
 CREATE TABLE IF NOT EXISTS ingest_files (
   file VARCHAR PRIMARY KEY, source_id VARCHAR, received_day BIGINT, "offset" BIGINT, size BIGINT, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ingest_dirty (anonymous_id VARCHAR, instance_id VARCHAR, report_id VARCHAR);
+-- Installations forgotten (forget.ts): their events are never loaded again, from any file or source.
+CREATE TABLE IF NOT EXISTS forgotten (anonymous_id VARCHAR PRIMARY KEY, forgotten_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS installations (anonymous_id VARCHAR, first_day DATE, last_day DATE);
 CREATE TABLE IF NOT EXISTS instances (
   instance_id VARCHAR, anonymous_id VARCHAR, version VARCHAR, hash VARCHAR, os VARCHAR, arch VARCHAR, num_cpu INTEGER,
@@ -94,7 +96,8 @@ CREATE OR REPLACE VIEW memory_by_version AS
 SELECT day, version, anonymous_id, rss, heap_used FROM reports WHERE rss IS NOT NULL OR heap_used IS NOT NULL;
 `
 
-function literal (text: string): string {
+/** `text` as an SQL string literal. */
+export function literal (text: string): string {
   return `'${text.replaceAll("'", "''")}'`
 }
 
@@ -103,15 +106,17 @@ const timestamp = (ms: string): string => `make_timestamp(CAST(${ms} AS BIGINT) 
 
 /**
  * Moves what the staged tables hold (see columns.ts) into events and parts: events new by messageId (the first
- * staged copy wins), parts new by (reportId, part). The stage's records, ids `from` to `to` - 1, were appended to
+ * staged copy wins) and not of a forgotten installation, parts new by (reportId, part). The stage's records, ids `from` to `to` - 1, were appended to
  * records and record_status already; those of parts not new are deleted, and ingest_state moves past `to`, in the same
  * transaction. The installations and instances of the new events are remembered in ingest_dirty for the derived
- * tables to catch up. The new events are left in the temporary table `fresh`.
+ * tables to catch up. The new events are left in the temporary table `fresh`, and how many staged events were of
+ * forgotten installations in `kept_out`.
  */
 export const load = (from: number, to: number): string => `
 CREATE OR REPLACE TEMP TABLE fresh AS
 SELECT seq, message_id, source_id, kind, anonymous_id, instance_id, schema_version, ${timestamp('received_ms')} AS received_at, properties
 FROM staged_events s WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id)
+  AND NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.anonymous_id = s.anonymous_id)
 QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq) = 1;
 INSERT INTO events
 SELECT message_id, source_id, kind, anonymous_id, instance_id, schema_version, received_at, CAST(received_at AS DATE), properties FROM fresh;
@@ -131,6 +136,7 @@ FROM staged_parts p WHERE records > 0 AND NOT EXISTS (SELECT 1 FROM fresh_parts 
 DELETE FROM records WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
 DELETE FROM record_status WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
 UPDATE ingest_state SET next_rid = ${to};
+CREATE OR REPLACE TEMP TABLE kept_out AS SELECT count(*) AS n FROM staged_events s SEMI JOIN forgotten f ON f.anonymous_id = s.anonymous_id;
 DELETE FROM staged_events; DELETE FROM staged_parts;
 `
 

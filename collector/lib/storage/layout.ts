@@ -14,6 +14,14 @@ export function logsDir (dataDir: string): string {
   return join(dataDir, 'segment-logs')
 }
 
+/**
+ * The file in a `segment-logs` directory that names the process of the receiver writing there (its pid), while it
+ * runs: what `forget` and `prune` check before touching a file the receiver may still append to.
+ */
+export function pidFile (logs: string): string {
+  return join(logs, '.receiver.pid')
+}
+
 /** A source's directory in a `segment-logs` directory. */
 export function sourceDir (logs: string, sourceId: string): string {
   return join(logs, sourceId)

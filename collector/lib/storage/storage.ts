@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { StoredFile } from './file'
 import { ensureDir, logsDir, receivedDay } from './layout'
+import { removePidFile, writePidFile } from './pid'
 
 const gzip = promisify(gzipCallback)
 
@@ -49,6 +50,7 @@ export class Storage {
 
   async start (): Promise<void> {
     await ensureDir(logsDir(this.dataDir))
+    await writePidFile(logsDir(this.dataDir))
   }
 
   /** Stores one batch's lines (one member holds them all: a batch is all or nothing). */
@@ -142,5 +144,6 @@ export class Storage {
     await this.committing
     for (const file of this.open.values()) await file.close()
     this.open.clear()
+    await removePidFile(logsDir(this.dataDir))
   }
 }

@@ -46,6 +46,8 @@ export interface IngestOptions {
 export interface IngestSummary extends IngestProgress {
   /** New events stored by this run; lines whose messageId was already stored (or repeated within the run) are duplicates. */
   duplicates: number
+  /** Events left out because their installation was forgotten (see forget.ts). */
+  forgotten: number
   /** Torn members (reading of their file stops there) and lines that are not events, each skipped and reported. */
   skipped: TornMember[]
   /** Complete reports and distinct installations in the database after this run. */
@@ -66,7 +68,8 @@ async function count (connection: DuckDBConnection, sql: string): Promise<number
  * Loads every stored event under `dirs` (Segment's S3 layout, from this package's receiver or a Segment S3 sync) into
  * the fleet database at `dbPath`, then brings the derived tables up to date. Each file is read from the end of its last
  * complete member seen by an earlier run, so a re-run reads only what is new; an event whose messageId is stored
- * already is skipped, whatever file or source it comes from; a torn member is skipped and reported, never fatal.
+ * already is skipped, whatever file or source it comes from, and so is every event of a forgotten installation (see
+ * forget.ts); a torn member is skipped and reported, never fatal.
  */
 export async function ingest (dirs: string[], dbPath: string, options: IngestOptions = {}): Promise<IngestSummary> {
   const started = process.hrtime.bigint()
@@ -89,6 +92,7 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   /** Files read into the stage since the last load, with the offset reached. */
   let touched = new Map<string, Pending>()
   let staged = 0
+  let forgotten = 0
   /** The id of the first record staged since the last flush. */
   let firstRid = nextRid
 
@@ -102,7 +106,10 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   // with the next statement without waiting for Node, whose thread is busy staging the next chunk.
   const load = async ({ connection }: Stage, files: Pending[], from: number, to: number): Promise<void> => {
     const offsets = files.map(({ stored, offset, size }) => upsertFile(stored.file, stored.sourceId, stored.receivedDay, offset, size))
-    progress.events += await count(connection, ['BEGIN TRANSACTION', loadStage(from, to), ...offsets, 'COMMIT', 'SELECT count(*) AS n FROM fresh'].join(';\n'))
+    const [loaded] = await rows(connection, ['BEGIN TRANSACTION', loadStage(from, to), ...offsets, 'COMMIT',
+      'SELECT (SELECT count(*) FROM fresh) AS n, (SELECT n FROM kept_out) AS forgotten'].join(';\n'))
+    progress.events += Number(loaded.n)
+    forgotten += Number(loaded.forgotten)
     report()
   }
 
@@ -160,7 +167,8 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     return {
       ...progress,
-      duplicates: progress.lines - progress.events - skipped.filter(s => s.reason.startsWith('line ')).length,
+      duplicates: progress.lines - progress.events - forgotten - skipped.filter(s => s.reason.startsWith('line ')).length,
+      forgotten,
       skipped,
       reports: await count(db.connection, 'SELECT count(*) AS n FROM reports'),
       installations: await count(db.connection, 'SELECT count(*) AS n FROM installations'),
