@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
+import type { TelemetryOptions } from '../../lib/index'
 import type { NoticeApp } from '../fixtures/notice-app'
 import type { LogLine } from './log-sink'
 
@@ -24,8 +25,20 @@ function parse (stdout: string, stderr: string): Seen {
  * wrote; then closes the apps and returns everything it wrote.
  */
 export async function run (apps: NoticeApp[], env: NodeJS.ProcessEnv = {}, until: (seen: Seen) => boolean = () => true): Promise<Seen> {
+  return await runFixture(join(__dirname, '..', 'fixtures', 'notice-app.ts'), process.execArgv, JSON.stringify(apps), env, until)
+}
+
+/**
+ * A NestJS app with its default adapter (Fastify's logger off) and the built plugin, in a plain Node process
+ * (test/fixtures/notice-nest.js): tap's TypeScript loader cannot resolve NestJS's ES modules on Node 22 and later.
+ */
+export async function runNest (telemetry: TelemetryOptions): Promise<Seen> {
+  return await runFixture(join(__dirname, '..', 'fixtures', 'notice-nest.js'), [], JSON.stringify(telemetry), {}, () => true)
+}
+
+async function runFixture (fixture: string, execArgv: string[], argument: string, env: NodeJS.ProcessEnv, until: (seen: Seen) => boolean): Promise<Seen> {
   const clean: NodeJS.ProcessEnv = { ...process.env, DISABLE_TELEMETRY: '', DO_NOT_TRACK: '', TELEMETRY_DRY_RUN: '', ...env }
-  const child = fork(join(__dirname, '..', 'fixtures', 'notice-app.ts'), [JSON.stringify(apps)], { env: clean, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+  const child = fork(fixture, [argument], { env: clean, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   const exited = once(child, 'exit')
   let stdout = ''
   let stderr = ''
