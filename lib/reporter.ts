@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { summarize, type MethodCells } from './counters'
 import { DeliveryQueue, type DeliveryUnit } from './delivery'
 import { createDryRunSender } from './dry-run'
+import type { Features } from './features'
 import { GcObserver, memoryRecord } from './memory'
 import type { Message, Sender, SenderContext } from './message'
 import type { ResolvedOptions } from './options'
@@ -17,6 +18,7 @@ export interface ReporterContext {
   instanceId: string
   log: FastifyBaseLogger
   endpoints: ReadonlyMap<string, MethodCells>
+  features: Features
 }
 
 /**
@@ -60,7 +62,8 @@ export class Reporter {
       schemaVersion: SCHEMA_VERSION,
       uptime: this.readyAt === 0 ? 0 : Math.floor((performance.now() - this.readyAt) / 1000),
       ...summarize(this.ctx.endpoints),
-      memory: memoryRecord(this.gc)
+      memory: memoryRecord(this.gc),
+      ...this.ctx.features.records()
     }
   }
 
