@@ -97,3 +97,17 @@ export const STATUSES = table('record_status', {
   code: 'VARCHAR',
   n: 'BIGINT'
 })
+
+/** One row per fact of a report's part 1 (load moves those of new parts into `part_facts`). */
+export const FACTS = table('staged_facts', {
+  seq: 'INTEGER',
+  name: 'VARCHAR',
+  value: 'VARCHAR'
+})
+
+/** One row per feature counter of a report's part 1, its cumulative count (load moves those of new parts into `part_features`). */
+export const FEATURES = table('staged_features', {
+  seq: 'INTEGER',
+  name: 'VARCHAR',
+  n: 'BIGINT'
+})
