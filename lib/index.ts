@@ -7,6 +7,7 @@ const fastifyTelemetry = fp(telemetry, { name: 'fastify-anonymous-telemetry', fa
 export default fastifyTelemetry
 export { fastifyTelemetry }
 export type { TelemetryDecorator } from './plugin'
+export type { WireBatch, WireEvent } from './dry-run'
 export type { HealthOptions, TelemetryOptions } from './options'
 export type { FeatureCounter, FeatureOptions, FeatureRecords } from './features'
 export type { HistogramRecord, MetricsRecord, SizeHistogramRecord } from './counters'

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { WireBatch } from './dry-run'
 import { FST_TELEMETRY_ALREADY_REGISTERED } from './errors'
 import { Features, type FeatureCounter } from './features'
 import { registerHealthRoute } from './health'
+import { announce, operatorLog } from './notice'
 import { resolveOptions, type TelemetryOptions } from './options'
 import { Recorder, kCell } from './recorder'
 import { clusterIdOf, type TelemetrySnapshot } from './report'
@@ -34,6 +36,12 @@ export interface TelemetryDecorator {
    * used. Throws `FST_TELEMETRY_UNKNOWN_FEATURE` for an undeclared name, on or off; its `inc()` does nothing while off.
    */
   counter (name: string): FeatureCounter
+  /**
+   * The exact request bodies a report sent now would post, one per part of the report, as dry run builds them
+   * (`batch`, `writeKey` redacted, `sentAt`), for an app's own admin route. An empty array while off: nothing would
+   * be sent. Loads nothing: neither the Segment SDK nor undici.
+   */
+  preview (): WireBatch[]
 }
 
 declare module 'fastify' {
@@ -57,7 +65,8 @@ function offDecorator (features: Features): TelemetryDecorator {
     pending: 0,
     snapshot: () => null,
     fact: (name: string, value: string) => features.fact(name, value),
-    counter: (name: string) => features.counter(name)
+    counter: (name: string) => features.counter(name),
+    preview: () => []
   })
 }
 
@@ -101,16 +110,14 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   fastify.addHook('onClose', recorder.telemetryOnClose)
 
   fastify.addHook('onReady', function startTelemetry (done) {
-    reporter.start()
-    const minutes = Math.round(options.identifyAfter / 60_000)
-    log.info({ clusterId },
-      `fastify-anonymous-telemetry: anonymous usage telemetry is on${options.dryRun ? ' (dry run: events are logged, not sent)' : ''}; ` +
-      `first report after ${minutes === 0 ? `${options.identifyAfter} ms` : `${minutes} min`} of uptime. ` +
-      'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false')
+    const operator = operatorLog(log)
+    announce(operator, options, clusterId)
     if (options.dryRun && options.endpoints === null) {
-      log.info({ endpoints: listEndpoints() },
-        'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)')
+      const endpoints = listEndpoints()
+      const message = 'fastify-anonymous-telemetry: no endpoints option; this app would report these paths (pin them with the endpoints option)'
+      operator.notice({ endpoints }, message, `${message}: ${JSON.stringify(endpoints)}`)
     }
+    reporter.start()
     done()
   })
   fastify.addHook('onClose', async function stopTelemetry () {
@@ -126,7 +133,8 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
     get pending () { return reporter.pending },
     snapshot: () => reporter.snapshot(),
     fact: (name: string, value: string) => features.fact(name, value),
-    counter: (name: string) => features.counter(name)
+    counter: (name: string) => features.counter(name),
+    preview: () => reporter.preview()
   } satisfies TelemetryDecorator)
 
   if (options.health !== null) registerHealthRoute(fastify, options.health, () => reporter.snapshot())

@@ -2,10 +2,12 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { summarize, type MethodCells } from './counters'
 import { DeliveryQueue, type DeliveryUnit } from './delivery'
-import { createDryRunSender } from './dry-run'
+import { createDryRunSender, wireBatch, type WireBatch } from './dry-run'
 import type { Features } from './features'
+import { FailureKinds, describeFailure } from './failures'
 import { GcObserver, memoryRecord } from './memory'
 import type { Message, Sender, SenderContext } from './message'
+import { operatorLog, type OperatorLog } from './notice'
 import type { ResolvedOptions } from './options'
 import {
   EVENTS, SCHEMA_VERSION, identifyTraits, splitReport,
@@ -20,6 +22,9 @@ export interface ReporterContext {
   endpoints: ReadonlyMap<string, MethodCells>
   features: Features
 }
+
+/** Failure kinds already told at `warn` in this process (every app in it): later ones of a kind go to `debug`. */
+const toldFailures = new FailureKinds()
 
 /**
  * Owns everything that happens away from the request path: the three timers, building events, the delivery queue,
@@ -37,23 +42,34 @@ export class Reporter {
   private readyAt = 0
   /** An identify that was lost is sent again before the next report: its traits travel nowhere else. */
   private identifyState: 'unsent' | 'queued' | 'delivered' = 'unsent'
-  private closed = false
   private timers: NodeJS.Timeout[] = []
   /** Set once the first event is due; resolves once the sending side is loaded. */
   private opening: Promise<Sender> | null = null
   private sender: Sender | null = null
+  private readonly operator: OperatorLog
 
-  constructor (private readonly ctx: ReporterContext) {}
+  constructor (private readonly ctx: ReporterContext) {
+    this.operator = operatorLog(ctx.log)
+  }
 
   get pending (): number {
     return this.queue.pending
   }
 
-  /** `onReady`: the clock for `identifyAfter` and `uptime` starts here. */
+  /**
+   * `onReady`: the clock for `identifyAfter` and `uptime` starts here. In dry run nothing leaves, so there is
+   * nothing to wait for: the identify and a first report are logged at once.
+   */
   start (): void {
     this.readyAt = performance.now()
     this.gc.start()
-    this.schedule(setTimeout(() => this.identify(), this.ctx.options.identifyAfter))
+    if (this.ctx.options.dryRun) this.identify()
+    else this.schedule(setTimeout(() => this.identify(), this.ctx.options.identifyAfter))
+  }
+
+  /** The request bodies a report sent now would post, one per part, in the dry-run wire form. */
+  preview (): WireBatch[] {
+    return this.reportUnit().messages.map(message => wireBatch(message, this.ctx.clusterId))
   }
 
   snapshot (): TelemetrySnapshot {
@@ -69,12 +85,13 @@ export class Reporter {
 
   /** `onClose`: stop the timers, send a final report if anything was ever sent, and give up after `flushTimeout`. */
   async stop (): Promise<void> {
-    this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
+    this.stopTimers()
     this.gc.stop()
     // An instance that closes before its first event was due has loaded nothing and sends nothing.
     if (this.opening === null) return
     const sender = await this.opening
+    // Closed while the sending side loaded: its intervals were set just now, and have had no chance to fire.
+    this.stopTimers()
     this.queue.push(this.reportUnit())
     this.queue.drain()
     // Sockets are unref'd so that telemetry never keeps a process alive; while the final report is flushed, this
@@ -82,6 +99,11 @@ export class Reporter {
     const holdOpen = setTimeout(() => {}, this.ctx.options.flushTimeout)
     await sender.close(this.ctx.options.flushTimeout)
     clearTimeout(holdOpen)
+  }
+
+  private stopTimers (): void {
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers = []
   }
 
   private schedule (timer: NodeJS.Timeout): void {
@@ -95,7 +117,6 @@ export class Reporter {
       this.sender = sender
       this.queue.push(this.identifyUnit())
       this.queue.push(this.reportUnit())
-      if (this.closed) return sender
       const { options } = this.ctx
       this.schedule(setInterval(() => this.report(), options.reportInterval))
       this.schedule(setInterval(() => this.keepAlive(), options.keepAliveInterval))
@@ -158,10 +179,19 @@ export class Reporter {
     this.ctx.log.debug({ kind: unit.kind }, 'fastify-anonymous-telemetry: delivery queue full, dropped a waiting event (a newer one carries its data)')
   }
 
+  /**
+   * The first failure of each kind in the process is told where the operator sees it, with a hint; later ones of
+   * that kind go to `debug`. Neither says anything of the write key or of what was sent.
+   */
   private failed (unit: DeliveryUnit<Message>, error: unknown): void {
-    // A collector's non-2xx answer carries its status: a redirect, say, is worth seeing at a glance.
-    const status = (error as { status?: unknown } | null)?.status
-    this.ctx.log.debug({ kind: unit.kind, status, err: error },
-      `fastify-anonymous-telemetry: event not delivered${typeof status === 'number' ? ` (collector answered ${status})` : ''}`)
+    const { options } = this.ctx
+    const failure = describeFailure(error, options.host, options.path)
+    const fields = { kind: unit.kind, failure: failure.kind, status: failure.status, code: failure.code }
+    const message = `fastify-anonymous-telemetry: event not delivered (${failure.what})`
+    if (toldFailures.first(failure.kind)) {
+      this.operator.warn(fields, `${message}: ${failure.hint}. Later failures of this kind are logged at debug`)
+    } else {
+      this.ctx.log.debug({ ...fields, err: error }, message)
+    }
   }
 }

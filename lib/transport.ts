@@ -27,6 +27,9 @@ export class CollectorAnswer extends Error {
 
 /** No request outlives this, however the collector or a proxy behaves. */
 export class DeadlineExceeded extends Error {
+  /** What the counting side's failure hints read (lib/failures.ts), which cannot import this class. */
+  readonly code = 'TELEMETRY_DEADLINE'
+
   constructor (readonly ms: number) {
     super(`no complete answer within ${ms} ms`)
   }

@@ -243,8 +243,9 @@ ${mapping.map(([request, status, counted]) => `| ${code(request)} | ${status} | 
 ## Turning it off
 
 \`enabled: false\`, or the environment variable \`DISABLE_TELEMETRY\` or \`DO_NOT_TRACK\` set to anything but empty,
-\`0\`, \`false\` or \`no\`: no hooks, no timers, nothing sent. \`dryRun: true\` or \`TELEMETRY_DRY_RUN=1\` logs each event
-through \`fastify.log\` instead of sending it.
+\`0\`, \`false\` or \`no\`: no hooks, no timers, nothing sent. \`dryRun: true\` or \`TELEMETRY_DRY_RUN=1\` shows each event
+where the startup notice goes (\`fastify.log\`, or standard error without a logger) instead of sending it, and
+\`fastify.telemetry.preview()\` returns the bodies a report sent now would post.
 `
 }
 

@@ -1,15 +1,18 @@
 import { createHash, createHmac } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { test, type Test } from 'tap'
-import fastifyTelemetry, { SCHEMA_VERSION, type TelemetryOptions } from '../lib/index'
-import { addRoutes, ENDPOINTS, telemetryOptions } from './helpers/app'
+import fastifyTelemetry, { SCHEMA_VERSION, mergeReport, type TelemetryOptions, type TelemetryProperties } from '../lib/index'
+import { MAX_TIMER_MS } from '../lib/options'
+import { addRoutes, buildApp, ENDPOINTS, telemetryOptions } from './helpers/app'
 import { Collector } from './helpers/collector'
 import { useEnv } from './helpers/env'
-import { LEVEL, LogSink } from './helpers/log-sink'
+import { closeInOrder } from './helpers/live'
+import { LogSink } from './helpers/log-sink'
 
 useEnv(t)
 
 const ISSUER = 'https://auth.example.com/'
+const WRITE_KEY = 'wk_S3CR3T_preview_write_key'
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 /**
@@ -86,19 +89,53 @@ test('fastify.telemetry.snapshot() returns the report that would be sent now', a
   t.strictSame(Object.keys(snapshot?.paths ?? {}), ['/clients'])
 })
 
-test('startup logs once, at info, that telemetry is on, the cluster id and how to turn it off', async t => {
-  const { app, logs } = await startApp(t)
-  const lines = logs.matching('fastify-anonymous-telemetry')
-  t.equal(lines.length, 1)
-  t.match(lines[0], {
-    level: LEVEL.info,
-    clusterId: app.telemetry.clusterId,
-    msg: 'fastify-anonymous-telemetry: anonymous usage telemetry is on; first report after 15 min of uptime. ' +
-      'Turn it off with DISABLE_TELEMETRY=1, DO_NOT_TRACK=1 or the option enabled: false'
-  })
+test('fastify.telemetry.snapshot() before ready gives an uptime of 0: the clock starts at ready', async t => {
+  const collector = await Collector.start()
+  t.teardown(() => collector.close())
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, telemetryOptions(collector, { identifyAfter: MAX_TIMER_MS }))
+  t.equal(app.telemetry.snapshot()?.uptime, 0)
 })
 
-test('the startup log gives a wait shorter than a minute in milliseconds', async t => {
-  const { logs } = await startApp(t, { identifyAfter: 20_000 })
-  t.match(logs.matching('fastify-anonymous-telemetry')[0].msg, 'first report after 20000 ms of uptime')
+test('fastify.telemetry.preview() returns the bodies a report sent now would post: the wire form, the write key redacted', async t => {
+  const collector = await Collector.start(WRITE_KEY)
+  const app = await buildApp(telemetryOptions(collector, { reportInterval: 200, keepAliveInterval: MAX_TIMER_MS }))
+  closeInOrder(t, { collector, app })
+  await app.inject('/clients/42')
+  await app.inject({ method: 'POST', url: '/oauth2/token' })
+  const preview = app.telemetry.preview()
+  const [sent] = await collector.waitForEvents('telemetry')
+  t.equal(preview.length, 1, 'one part')
+  const [body] = preview
+  t.strictSame(Object.keys(body), ['batch', 'writeKey', 'sentAt'], 'the keys of the body the SDK posts, in its order')
+  t.strictSame(Object.keys(JSON.parse(collector.rawBodies[0])), ['batch', 'writeKey', 'sentAt'])
+  t.equal(body.writeKey, '[redacted]')
+  t.notMatch(JSON.stringify(preview), WRITE_KEY)
+  const [event] = body.batch
+  t.strictSame(Object.keys(event), Object.keys(sent), 'the fields the collector received, in the same order')
+  t.strictSame(event.context, sent.context)
+  const { uptime, memory, reportId, ...counters } = event.properties as TelemetryProperties
+  t.match(sent.properties, counters, 'the counters the next report carried')
+  t.match(counters, { requests: 2, paths: { '/clients': { requests: 1 }, '/oauth2/token': { requests: 1 } } })
+})
+
+test('fastify.telemetry.preview() of a report too large for one event returns every part', async t => {
+  const endpoints = Array.from({ length: 400 }, (_, i) => `/resource-${i}`)
+  const app = await buildApp({ dryRun: true, issuerUrl: ISSUER, endpoints, identifyAfter: MAX_TIMER_MS }, app => {
+    for (const endpoint of endpoints) app.get(endpoint, async () => 'ok')
+  })
+  t.teardown(() => app.close())
+  for (const endpoint of endpoints) await app.inject(endpoint)
+  const parts = app.telemetry.preview().map(body => body.batch[0].properties as TelemetryProperties)
+  t.ok(parts.length > 1, `${parts.length} parts`)
+  t.strictSame(parts.map(part => part.part), parts.map((_, i) => i + 1))
+  t.ok(parts.every(part => part.parts === parts.length && part.reportId === parts[0]?.reportId), 'one report')
+  t.equal(mergeReport(parts).requests, endpoints.length, 'together, the whole report')
+})
+
+test('fastify.telemetry.preview() returns an empty array while telemetry is off: nothing would be sent', async t => {
+  const app = await buildApp({ enabled: false })
+  t.teardown(() => app.close())
+  t.strictSame(app.telemetry.preview(), [])
 })

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { test, type Test } from 'tap'
 import fastifyTelemetry, { type TelemetryOptions } from '../lib/index'
+import { MAX_TIMER_MS } from '../lib/options'
 import { addRoutes, telemetryOptions } from './helpers/app'
 import { Collector } from './helpers/collector'
 import { useEnv } from './helpers/env'
@@ -93,6 +94,13 @@ test('with dryRun: true', async t => {
     t.notMatch(logs.text, WRITE_KEY)
     t.notMatch(logs.text, Buffer.from(`${WRITE_KEY}:`).toString('base64'))
   })
+})
+
+test('the identify and a first report are logged at ready: nothing leaves, so there is nothing to wait for', async t => {
+  const { logs } = await startApp(t, { dryRun: true, identifyAfter: MAX_TIMER_MS, reportInterval: MAX_TIMER_MS, keepAliveInterval: MAX_TIMER_MS })
+  await logs.waitFor(`${DRY_RUN_LINE}identify`)
+  await logs.waitFor(`${DRY_RUN_LINE}telemetry`)
+  t.strictSame(logs.matching(DRY_RUN_LINE).map(line => line.msg), [`${DRY_RUN_LINE}identify`, `${DRY_RUN_LINE}telemetry`])
 })
 
 test('TELEMETRY_DRY_RUN=1 turns dry run on: events are logged and nothing reaches the collector', async t => {

@@ -189,6 +189,14 @@ test('dry run logs the facts and counts with the report', async t => {
   t.strictSame(properties.features, { exports: 1, 'webhooks.sent': 0 })
 })
 
+test('preview() shows the facts and counts in part 1 of the bodies it would post', async t => {
+  const app = await onApp(t)
+  app.telemetry.fact('storage', 'memory')
+  app.telemetry.counter('exports').inc(3)
+  const [first] = app.telemetry.preview()
+  t.match(first.batch[0], { properties: { part: 1, facts: { storage: 'memory' }, features: { exports: 3, 'webhooks.sent': 0 } } })
+})
+
 test('whatever strings fact() is given, only listed values or "other" ever leave', async t => {
   const app = await onApp(t)
   const listed = new Set<string>([...FEATURES.facts.storage, OTHER_VALUE])

@@ -6,7 +6,9 @@ import { Collector } from './helpers/collector'
 
 // The plugin is a guest: at every stage of its life the host's process must look as it did before the import.
 // Each case runs in a fresh child process (test/fixtures/host-stages.js, built package), so that its globals and its
-// require.cache are pristine.
+// require.cache are pristine. The baseline is taken once every descriptor of globalThis has been read (on Node 22 and
+// later that alone loads Node's own undici, which fills the dispatcher slots); a negative control proves that a
+// dispatcher installed after it is still seen.
 
 const STAGES = join(__dirname, 'fixtures', 'host-stages.js')
 
@@ -18,6 +20,8 @@ interface StageFacts {
   loaded: string[]
   /** What Node's own fetch answered to a PUT with content-length: 0, or `null` when not asked. */
   fetch: number | string | null
+  /** At `ready`: how many bodies `fastify.telemetry.preview()` returned, just before the facts were taken. */
+  previewed?: number
 }
 
 interface Case {
@@ -35,8 +39,8 @@ const CASES: Case[] = [
 ]
 
 /** Runs the fixture; answers each stage, holding `ready` until the collector has the identify when a send is due. */
-async function runStages (collector: Collector, testCase: Case, useFetch: boolean): Promise<StageFacts[]> {
-  const config = { telemetry: testCase.telemetry, identifyAfter: testCase.identifyAfter, fetch: useFetch, collectorUrl: collector.url }
+async function runStages (collector: Collector, testCase: Case, useFetch: boolean, control = false): Promise<StageFacts[]> {
+  const config = { telemetry: testCase.telemetry, identifyAfter: testCase.identifyAfter, fetch: useFetch, collectorUrl: collector.url, control }
   const child = fork(STAGES, [JSON.stringify(config)], {
     env: { ...process.env, DISABLE_TELEMETRY: '', DO_NOT_TRACK: '', TELEMETRY_DRY_RUN: '', _TAPJS_PROCESSINFO_COVERAGE_: '0' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
@@ -66,6 +70,8 @@ for (const testCase of CASES) {
       t.teardown(() => collector.close())
       const facts = await runStages(collector, testCase, useFetch)
       t.strictSame(facts.map(stage => stage.stage), testCase.stages, 'every stage was seen')
+      t.equal(facts.find(stage => stage.stage === 'ready')?.previewed, testCase.telemetry === 'off' ? 0 : 1,
+        'fastify.telemetry.preview() was called before the facts of ready were taken')
 
       for (const stage of facts) {
         t.strictSame(stage.differences, [], `after ${stage.stage}: globalThis has the same own names, symbols and values ` +
@@ -86,4 +92,21 @@ for (const testCase of CASES) {
       }
     })
   }
+}
+
+/** The slot undici (npm's and Node's own) keeps the process-wide dispatcher in. */
+const DISPATCHER_SLOT = 'Symbol(undici.globalDispatcher.1)'
+
+for (const useFetch of [false, true]) {
+  test(`negative control: a dispatcher the host installs after the baseline is reported at every stage${useFetch ? ', the host using Node\'s fetch' : ''}`, async t => {
+    const collector = await Collector.start()
+    t.teardown(() => collector.close())
+    const testCase = CASES.find(({ telemetry }) => telemetry === 'off') as Case
+    const facts = await runStages(collector, testCase, useFetch, true)
+    t.strictSame(facts.map(stage => stage.stage), testCase.stages, 'every stage was seen')
+    for (const stage of facts) {
+      t.ok(stage.differences.some(difference => difference.endsWith(DISPATCHER_SLOT)),
+        `after ${stage.stage}: npm undici's setGlobalDispatcher is seen (${stage.differences.join(', ')})`)
+    }
+  })
 }

@@ -2,7 +2,10 @@
 // or if a correct usage does not. Each line also runs, so the runtime agrees with the types.
 import Fastify from 'fastify'
 import t, { test } from 'tap'
-import fastifyTelemetry, { mergeReport, splitReport, type FeatureCounter, type FeatureOptions, type TelemetryDecorator, type TelemetryOptions, type TelemetrySnapshot } from '../lib/index'
+import fastifyTelemetry, {
+  mergeReport, splitReport, type FeatureCounter, type FeatureOptions, type TelemetryDecorator, type TelemetryOptions,
+  type TelemetrySnapshot, type WireBatch, type WireEvent
+} from '../lib/index'
 import { summarize } from '../lib/counters'
 import { GcObserver, memoryRecord } from '../lib/memory'
 import { useEnv } from './helpers/env'
@@ -73,6 +76,19 @@ test('features are typed: fact(name, value), counter(name).inc(n?), and the opti
   await t.rejects(async () => await Fastify().register(fastifyTelemetry, { enabled: false, features: { facts: { storage: 'sql' } } }), INVALID)
   const options: FeatureOptions = { facts: { storage: ['sql'] } }
   t.ok(counterType && factType && options.facts !== undefined)
+})
+
+test('fastify.telemetry.preview() is typed by declaration merging: the bodies that would be posted, an array even while off', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { ...VALID, dryRun: true })
+  await app.ready()
+  const previewType: Equal<ReturnType<typeof app.telemetry.preview>, WireBatch[]> = true
+  const [body] = app.telemetry.preview()
+  const event: WireEvent | undefined = body?.batch[0]
+  const redacted: Equal<WireBatch['writeKey'], '[redacted]'> = true
+  t.ok(previewType && redacted)
+  t.equal(event?.event, 'telemetry')
 })
 
 test('a route config accepts telemetry: false, typed by declaration merging', async t => {

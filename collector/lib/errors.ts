@@ -85,3 +85,19 @@ export const FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS = createError<'FST_TELEME
   500,
   TypeError
 )
+
+/** The report's project name is empty, too long or holds a control character. */
+export const FST_TELEMETRY_COLLECTOR_TITLE = createError<'FST_TELEMETRY_COLLECTOR_TITLE', [number, string]>(
+  'FST_TELEMETRY_COLLECTOR_TITLE',
+  'title (--title) must be 1 to %s characters with no control character, got %s',
+  500,
+  TypeError
+)
+
+/** The report's window is not a whole number of days ≥ 1. */
+export const FST_TELEMETRY_COLLECTOR_DAYS = createError<'FST_TELEMETRY_COLLECTOR_DAYS', [string]>(
+  'FST_TELEMETRY_COLLECTOR_DAYS',
+  'days (--days) must be an integer ≥ 1, got %s',
+  500,
+  TypeError
+)

@@ -5,6 +5,7 @@ export { plugin as telemetryCollector, requestWithoutAddress, type TelemetryColl
 export type { CollectorOptions, WriteKey } from './options'
 export { defaultSourceId } from './options'
 export type { CollectorCounts } from './counts'
+export type { UnknownKeyCounts } from './unknown-keys'
 export { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits'
 export {
   FST_TELEMETRY_COLLECTOR_BAD_BODY, FST_TELEMETRY_COLLECTOR_INVALID_EVENT, FST_TELEMETRY_COLLECTOR_INVALID_OPTION,

@@ -20,6 +20,11 @@ export interface CollectorOptions {
   dedupEntries?: number
   /** gzip level of stored members, 0 (none) to 9. Default 6. */
   gzipLevel?: number
+  /**
+   * The clock, in milliseconds since the epoch: `receivedAt`, the received day and the once-a-minute warnings about
+   * unknown keys read it. Default `Date.now`; tests move it.
+   */
+  now?: () => number
 }
 
 export interface Settings {
@@ -28,12 +33,13 @@ export interface Settings {
   maxFileBytes: number
   dedupEntries: number
   gzipLevel: number
+  now: () => number
 }
 
 export const DEFAULTS = { maxFileBytes: 64 * 2 ** 20, dedupEntries: 100_000, gzipLevel: 6 } as const
 
 const SOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/
-const KNOWN = new Set(['dataDir', 'writeKeys', 'maxFileBytes', 'dedupEntries', 'gzipLevel'])
+const KNOWN = new Set(['dataDir', 'writeKeys', 'maxFileBytes', 'dedupEntries', 'gzipLevel', 'now'])
 /** Options Fastify itself reads from a plugin's options object. */
 const FASTIFY_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
@@ -85,11 +91,14 @@ export function settingsFrom (options: unknown): Settings {
     if (seen.has(key)) throw invalid(`writeKeys[${index}]`, 'a key not listed before', key)
     seen.add(key)
   }
+  const now = given.now ?? Date.now
+  if (typeof now !== 'function') throw invalid('now', 'a function returning milliseconds since the epoch', now)
   return {
     dataDir: resolve(given.dataDir),
     writeKeys,
     maxFileBytes: integer(given, 'maxFileBytes', 1024, 2 ** 40),
     dedupEntries: integer(given, 'dedupEntries', 0, 10_000_000),
-    gzipLevel: integer(given, 'gzipLevel', 0, 9)
+    gzipLevel: integer(given, 'gzipLevel', 0, 9),
+    now: now as () => number
   }
 }

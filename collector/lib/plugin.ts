@@ -13,6 +13,7 @@ import { MAX_BATCH_BYTES } from './limits'
 import { settingsFrom, type CollectorOptions } from './options'
 import { Schemas } from './schemas'
 import { Storage, type StorageStats } from './storage/storage'
+import { UnknownKeys } from './unknown-keys'
 
 /** `app.telemetryCollector`: what the collector has done since it started. */
 export interface TelemetryCollector {
@@ -66,20 +67,28 @@ async function telemetryCollector (app: FastifyInstance, options: CollectorOptio
   const schemas = new Schemas()
   const counts = newCounts()
   const recent = new RecentIds(settings.dedupEntries)
+  const unknownKeys = new UnknownKeys(counts.unknownKeys, settings.writeKeys.map(key => key.sourceId), app.log, settings.now)
   const sourceIds = new WeakMap<FastifyRequest, string>()
   app.decorate('telemetryCollector', { dataDir: settings.dataDir, counts, storage: storage.stats })
-  app.addHook('onClose', async () => await storage.close())
+  app.addHook('onClose', async () => {
+    unknownKeys.close()
+    await storage.close()
+  })
+
+  /** The source id of a presented key; a key that is not configured is counted and warned about, then refused. */
+  function known (key: string | undefined, refusal: string): string {
+    const sourceId = key === undefined ? undefined : keys.sourceIdOf(key)
+    if (sourceId !== undefined) return sourceId
+    if (key !== undefined) unknownKeys.refused(key)
+    throw new FST_TELEMETRY_COLLECTOR_UNAUTHORIZED(refusal)
+  }
 
   function sourceIdOf (request: FastifyRequest, bodyKey: string | undefined): string {
-    const fromHeader = sourceIds.get(request)
-    if (fromHeader !== undefined) return fromHeader
-    const sourceId = bodyKey === undefined ? undefined : keys.sourceIdOf(bodyKey)
-    if (sourceId === undefined) throw new FST_TELEMETRY_COLLECTOR_UNAUTHORIZED('a write key is required: HTTP Basic user name, or writeKey in the body')
-    return sourceId
+    return sourceIds.get(request) ?? known(bodyKey, 'a write key is required: HTTP Basic user name, or writeKey in the body')
   }
 
   async function receive (request: FastifyRequest, endpoint: Endpoint): Promise<{ success: true }> {
-    const now = Date.now()
+    const now = settings.now()
     const body = incoming(request.body, endpoint)
     const sourceId = sourceIdOf(request, body.writeKey)
     const receivedAt = new Date(now).toISOString()
@@ -119,10 +128,7 @@ async function telemetryCollector (app: FastifyInstance, options: CollectorOptio
     routes.addHook('onRequest', async request => {
       const header = request.headers.authorization
       if (header === undefined || request.method !== 'POST') return
-      const user = basicUser(header)
-      const sourceId = user === undefined ? undefined : keys.sourceIdOf(user)
-      if (sourceId === undefined) throw new FST_TELEMETRY_COLLECTOR_UNAUTHORIZED('unknown write key (HTTP Basic: the key as user name, empty password)')
-      sourceIds.set(request, sourceId)
+      sourceIds.set(request, known(basicUser(header), 'unknown write key (HTTP Basic: the key as user name, empty password)'))
     })
 
     routes.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -8,6 +7,7 @@ import { serveConfig, startServer } from '../lib/serve'
 import { KEY } from './helpers/collector'
 import { batch, keepAlive } from './helpers/events'
 import { memoryIo } from './helpers/io'
+import { spawnServe } from './helpers/serve-process'
 
 test('serve flags, with TELEMETRY_WRITE_KEYS', async t => {
   const config = serveConfig(['--data', 'd', '--write-key', 'a', '--write-key', 'b=src-b', '--port', '0', '--host', '::1',
@@ -99,13 +99,7 @@ test('a body that trickles gets 408 from serve', async t => {
 })
 
 test('the bin runs as a process, prints, and stops on SIGTERM with exit code 0', async t => {
-  const dataDir = t.testdir()
-  const child = spawn(process.execPath, [...process.execArgv, join(__dirname, '..', 'lib', 'cli.ts'), 'serve', '--data', dataDir, '--port', '0', '--write-key', KEY], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let output = ''
-  child.stdout.setEncoding('utf8')
-  await new Promise<void>(resolve => child.stdout.on('data', (chunk: string) => { output += chunk; if (output.includes('writing to')) resolve() }))
-  child.kill('SIGTERM')
-  const [code] = await once(child, 'exit')
-  t.equal(code, 0)
-  t.match(output, /listening on http:\/\/127\.0\.0\.1:\d+\nwriting to .*segment-logs\nSIGTERM: closing[^]*stopped\n/)
+  const serve = await spawnServe(join(__dirname, '..', 'lib', 'cli.ts'), ['--data', t.testdir(), '--port', '0', '--write-key', KEY])
+  t.equal(await serve.stop(), 0)
+  t.match(serve.output(), /listening on http:\/\/127\.0\.0\.1:\d+\nwriting to .*segment-logs\nSIGTERM: closing[^]*stopped\n/)
 })

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import { test } from 'tap'
 import { listFiles } from '../lib/reader'
 import { AUTH, KEY, stored } from './helpers/collector'
 import { batch, keepAlive } from './helpers/events'
+import { spawnServe } from './helpers/serve-process'
 
 const ROUNDS = 20
 const CLIENTS = 8
@@ -14,24 +14,12 @@ const CLI = join(__dirname, '..', 'dist', 'cli.js')
 
 interface Sent { ids: string[], answered: boolean }
 
-async function startChild (dataDir: string): Promise<{ child: ChildProcess, url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', '0', '--write-key', KEY], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let output = ''
-  child.stdout?.setEncoding('utf8')
-  const url = await new Promise<string>(resolve => child.stdout?.on('data', (chunk: string) => {
-    output += chunk
-    const match = /listening on (\S+)/.exec(output)
-    if (match !== null) resolve(match[1])
-  }))
-  return { child, url }
-}
-
 /**
  * One round: clients send batches of 1 to 5 events back to back until the child is SIGKILLed after a random
  * number of answers (0: while the first batches are in flight). Every batch is recorded with whether it got a 200.
  */
 async function round (dataDir: string, killAfter: number, sent: Sent[]): Promise<void> {
-  const { child, url } = await startChild(dataDir)
+  const { child, url } = await spawnServe(CLI, ['--data', dataDir, '--port', '0', '--write-key', KEY])
   const exited = once(child, 'exit')
   let answers = 0
   let dead = false
@@ -69,9 +57,8 @@ test(`SIGKILL under load, ${ROUNDS} times: every 200 stored exactly once, every 
     }
   }
   // The data dir still serves after the last kill.
-  const { child } = await startChild(dataDir)
-  child.kill('SIGTERM')
-  t.equal((await once(child, 'exit'))[0], 0, 'a clean start and stop after the kills')
+  const serve = await spawnServe(CLI, ['--data', dataDir, '--port', '0', '--write-key', KEY])
+  t.equal(await serve.stop(), 0, 'a clean start and stop after the kills')
 
   const { events, torn } = await stored(dataDir)
   t.ok(torn.length >= 1, `torn members are reported, not fatal (${torn.length})`)

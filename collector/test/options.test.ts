@@ -10,7 +10,8 @@ test('defaults', async t => {
     writeKeys: [{ writeKey: 'k', sourceId: defaultSourceId('k') }, { writeKey: 'j', sourceId: defaultSourceId('j') }, { writeKey: 'i', sourceId: 'src_1' }],
     maxFileBytes: 64 * 2 ** 20,
     dedupEntries: 100_000,
-    gzipLevel: 6
+    gzipLevel: 6,
+    now: Date.now
   })
 })
 
@@ -33,6 +34,7 @@ test('every wrong option is an error naming it', async t => {
     [{ ...base, gzipLevel: '9' }, /option "gzipLevel" must be an integer from 0 to 9; received "9"/],
     [{ ...base, gzipLevel: [] }, /received an array/],
     [{ ...base, gzipLevel: {} }, /received an object/],
+    [{ ...base, now: 1_800_000_000_000 }, /option "now" must be a function returning milliseconds since the epoch; received 1800000000000/],
     [{ ...base, writeKeys: ['x'.repeat(100)], dataDr: 1 }, /option "dataDr" must be one of dataDir, writeKeys/],
     [{ ...base, writeKeys: ['x'.repeat(50) + ':'] }, /received "x{40}…"/]
   ]

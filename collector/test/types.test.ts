@@ -2,7 +2,7 @@
 // or if a correct usage does not. Each registration also runs, so the runtime agrees with the types.
 import Fastify from 'fastify'
 import { test } from 'tap'
-import telemetryCollector, { readEvents, type CollectorCounts, type CollectorOptions, type Member, type TelemetryCollector, type TornMember } from '../lib/index'
+import telemetryCollector, { readEvents, type CollectorCounts, type CollectorOptions, type Member, type TelemetryCollector, type TornMember, type UnknownKeyCounts } from '../lib/index'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
@@ -12,7 +12,8 @@ test('every option, fully typed, registers; the decorator is typed', async t => 
     writeKeys: ['key', { writeKey: 'other', sourceId: 'src' }],
     maxFileBytes: 2 ** 20,
     dedupEntries: 10,
-    gzipLevel: 1
+    gzipLevel: 1,
+    now: Date.now
   }
   const app = Fastify()
   await app.register(telemetryCollector, options)
@@ -21,6 +22,8 @@ test('every option, fully typed, registers; the decorator is typed', async t => 
   const counts: CollectorCounts = decorator.counts
   const same: Equal<typeof counts.unknownSchemaVersions, Record<string, number>> = true
   t.ok(same)
+  const unknownKeys: Equal<typeof counts.unknownKeys, UnknownKeyCounts> = true
+  t.ok(unknownKeys)
   t.equal(counts.accepted, 0)
   await app.close()
 })
@@ -33,6 +36,8 @@ test('wrong option types do not compile (and are refused at run time)', async t 
   await t.rejects(async () => { await Fastify().register(telemetryCollector, { dataDir, writeKeys: [42] }).ready() })
   // @ts-expect-error gzipLevel is a number
   await t.rejects(async () => { await Fastify().register(telemetryCollector, { dataDir, writeKeys: ['k'], gzipLevel: 'best' }).ready() })
+  // @ts-expect-error now is a clock, not a time
+  await t.rejects(async () => { await Fastify().register(telemetryCollector, { dataDir, writeKeys: ['k'], now: 1_800_000_000_000 }).ready() })
 })
 
 test('the reader is typed', async t => {

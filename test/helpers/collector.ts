@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { schemaViolations } from './schema'
 
 /** How the collector misbehaves; `ok` accepts every valid batch. */
-export type Fault = 'ok' | '500' | '429' | '400' | 'hang' | 'reset' | 'trickle' | '301' | '302' | '307'
+export type Fault = 'ok' | '500' | '429' | '400' | '403' | '413' | 'hang' | 'reset' | 'trickle' | '301' | '302' | '307'
 
 export interface CollectedEvent {
   type: 'identify' | 'track'
@@ -167,6 +167,8 @@ export class Collector {
     switch (this.fault) {
       case '500': res.writeHead(500).end('{"error":"boom"}'); return
       case '400': res.writeHead(400).end('{"error":"bad request"}'); return
+      case '403': res.writeHead(403).end('{"error":"write key disabled"}'); return
+      case '413': res.writeHead(413).end('{"error":"batch too large"}'); return
       case '429': res.writeHead(429, { 'retry-after': '3600' }).end('{"error":"slow down"}'); return
       case 'hang': return
       case 'reset': this.reset(res); return

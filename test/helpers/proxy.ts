@@ -6,17 +6,18 @@ import type { Test } from 'tap'
 /**
  * A forward proxy on 127.0.0.1 that tunnels `CONNECT host:port` to loopback targets only. undici tunnels through
  * an HTTP proxy even for http:// targets, so an absolute-form request is answered 501 and would show up as a failure.
+ * Started with `asksForCredentials`, it answers every `CONNECT` 407 instead, whatever it carries.
  */
 export class ForwardProxy {
   /** `host:port` of every tunnel asked for, in order. */
   readonly tunnels: string[] = []
   private readonly sockets = new Set<Socket>()
 
-  private constructor (private readonly server: Server) {}
+  private constructor (private readonly server: Server, private readonly asksForCredentials: boolean) {}
 
-  static async start (): Promise<ForwardProxy> {
+  static async start ({ asksForCredentials = false } = {}): Promise<ForwardProxy> {
     const server = createServer((req, res) => res.writeHead(501).end())
-    const proxy = new ForwardProxy(server)
+    const proxy = new ForwardProxy(server, asksForCredentials)
     server.on('connect', (req, client: Socket, head: Buffer) => proxy.tunnel(req.url ?? '', client, head))
     server.on('connection', socket => proxy.track(socket))
     server.listen(0, '127.0.0.1')
@@ -36,6 +37,10 @@ export class ForwardProxy {
 
   private tunnel (target: string, client: Socket, head: Buffer): void {
     this.tunnels.push(target)
+    if (this.asksForCredentials) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n')
+      return
+    }
     const { hostname, port } = new URL(`http://${target}`)
     if (hostname !== '127.0.0.1') {
       client.end('HTTP/1.1 403 Forbidden\r\n\r\n')

@@ -3,31 +3,35 @@ import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_F
 import { exportParquet } from './export'
 import { ingest, type IngestProgress } from './ingest/ingest'
 import { buildReport } from './report/report'
-import { simulate } from './simulate'
+import { ENDPOINTS, simulate } from './simulate'
 
 export interface Output { write(text: string): unknown }
 export interface Io { out: Output, err: Output }
 
 export const USAGE = `Usage:
   fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb> [--memory-limit <size, e.g. 2GB>]
-  fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>]
+  fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>] [--title <project name>] [--days <n>]
   fastify-anonymous-telemetry-collector export --parquet <dir> --db <file.duckdb>
   fastify-anonymous-telemetry-collector simulate --installations <n> --days <d> --out <dir> [--seed <s>] [--start <YYYY-MM-DD>] [--schema-version 1|2]
+      [--slower <endpoint>=<factor>]... [--errors <endpoint>=<factor>]... [--no-version-effects]
 `
 
-type Flags = Record<string, { type: 'string' }>
+type Flags = Record<string, { type: 'string' | 'boolean', multiple?: boolean }>
 const string = { type: 'string' } as const
+const repeated = { type: 'string', multiple: true } as const
 const FLAGS: Record<string, Flags> = {
   ingest: { db: string, 'memory-limit': string },
-  report: { db: string, out: string, 'min-installations': string },
+  report: { db: string, out: string, 'min-installations': string, title: string, days: string },
   export: { db: string, parquet: string },
-  simulate: { installations: string, days: string, out: string, seed: string, start: string, 'schema-version': string }
+  simulate: { installations: string, days: string, out: string, seed: string, start: string, 'schema-version': string, slower: repeated, errors: repeated, 'no-version-effects': { type: 'boolean' } }
 }
 
-function parse (name: string, argv: string[]): { values: Record<string, string | undefined>, positionals: string[] } {
+type Values = Record<string, string | undefined>
+
+function parse (name: string, argv: string[]): { values: Values, positionals: string[] } {
   const options = FLAGS[name]
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: name === 'ingest' }) as { values: Record<string, string | undefined>, positionals: string[] }
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: name === 'ingest' }) as { values: Values, positionals: string[] }
   } catch (error) {
     // parseArgs quotes the offending flag in every message it throws.
     const flag = (/'([^']+)'/.exec((error as Error).message) as RegExpExecArray)[1]
@@ -36,13 +40,13 @@ function parse (name: string, argv: string[]): { values: Record<string, string |
   }
 }
 
-function required (values: Record<string, string | undefined>, flag: string): string {
+function required (values: Values, flag: string): string {
   const value = values[flag]
   if (value === undefined || value === '') throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, 'given', 'nothing')
   return value
 }
 
-function integer (values: Record<string, string | undefined>, flag: string, min: number): number {
+function integer (values: Values, flag: string, min: number): number {
   const text = required(values, flag)
   const n = Number(text)
   if (!/^\d+$/.test(text) || n < min || !Number.isSafeInteger(n)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, `an integer >= ${min}`, JSON.stringify(text))
@@ -56,8 +60,6 @@ function progressLine (p: IngestProgress): string {
   if (p.phase === 'update') return `ingest: ${p.events} new events loaded; updating the derived tables\n`
   return `ingest: ${p.filesRead}/${p.files} files, ${p.lines} lines, ${p.events} new events, ${p.rate.toFixed(1)} MB/s\n`
 }
-
-type Values = Record<string, string | undefined>
 
 async function runIngest (values: Values, positionals: string[], io: Io): Promise<void> {
   if (positionals.length === 0) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('<dir>', 'at least one data directory', 'none')
@@ -73,6 +75,19 @@ async function runExport (values: Values, positionals: string[], io: Io): Promis
   io.out.write(files.join('\n') + '\n')
 }
 
+/** `--flag <endpoint>=<factor>`, repeatable: a simulated endpoint and a positive multiplier. */
+function factors (values: Values, flag: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const text of (values[flag] as string[] | undefined) ?? []) {
+    const [, endpoint, factor] = /^(.*)=(.*)$/.exec(text) ?? []
+    if (!ENDPOINTS.includes(endpoint) || !(Number(factor) > 0)) {
+      throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, `<endpoint>=<factor> with one of ${ENDPOINTS.join(' ')} and a factor > 0`, JSON.stringify(text))
+    }
+    out[endpoint] = Number(factor)
+  }
+  return out
+}
+
 async function runSimulate (values: Values, positionals: string[], io: Io): Promise<void> {
   const version = values['schema-version'] ?? '2'
   if (version !== '1' && version !== '2') throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--schema-version', '1 or 2', JSON.stringify(version))
@@ -84,14 +99,18 @@ async function runSimulate (values: Values, positionals: string[], io: Io): Prom
     out: required(values, 'out'),
     seed: values.seed === undefined ? 1 : integer(values, 'seed', 0),
     start,
-    schemaVersion: Number(version) as 1 | 2
+    schemaVersion: Number(version) as 1 | 2,
+    slower: factors(values, 'slower'),
+    errors: factors(values, 'errors'),
+    versionEffects: values['no-version-effects'] === undefined
   })
   io.out.write(`${summary.events} events (${(summary.bytes / 1e6).toFixed(1)} MB uncompressed) in ${summary.files} files; ${summary.requests} requests delivered\n`)
 }
 
 async function runReport (values: Values, positionals: string[], io: Io): Promise<void> {
   const minInstallations = values['min-installations'] === undefined ? 5 : integer(values, 'min-installations', 1)
-  const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations })
+  const days = values.days === undefined ? undefined : integer(values, 'days', 1)
+  const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations, title: values.title, days })
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 

@@ -14,6 +14,15 @@ export interface SimulateOptions {
   /** Event format (default 2: an endpoint's methods may be spread over the parts of a report). */
   schemaVersion?: 1 | 2
   sourceId?: string
+  /** Latency multipliers on the newest version simulated, per endpoint (all its methods): `{ '/books': 1.6 }`. */
+  slower?: { [endpoint: string]: number }
+  /** 5xx rate multipliers on the newest version simulated, per endpoint. */
+  errors?: { [endpoint: string]: number }
+  /**
+   * The built-in differences between versions (2.0.0 faster, 2.2.0 slower and failing three times as often); false
+   * makes every version alike, but for `slower` and `errors`. Default true.
+   */
+  versionEffects?: boolean
 }
 
 export interface SimulateSummary {
@@ -27,7 +36,8 @@ export interface SimulateSummary {
 
 const DAY_MS = 86_400_000
 const REPORT_S = 900
-const ENDPOINTS = ['/', '/health', '/login', '/logout', '/users', '/users/me', '/books', '/books/search', '/orders',
+/** The endpoints a simulated installation may serve (each one serves `/` and about 60 % of the others). */
+export const ENDPOINTS = ['/', '/health', '/login', '/logout', '/users', '/users/me', '/books', '/books/search', '/orders',
   '/orders/export', '/cart', '/checkout', '/payments', '/webhooks', '/admin', '/admin/stats', '/files', '/files/upload',
   '/search', '/ws']
 const VERSIONS = ['1.0.0', '1.1.0', '1.2.0', '2.0.0', '2.1.0', '2.2.0', '3.0.0']
@@ -41,7 +51,7 @@ const LATENCY_BOUNDS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 
 const SIZE_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, Infinity]
 
 /** mulberry32: small, fast, seeded. */
-function generator (seed: number): () => number {
+export function generator (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -109,11 +119,15 @@ function uuid (random: () => number): string {
  * Writes a seeded, realistic fleet in Segment's S3 layout: per instance per day 96 reports (cumulative counters,
  * some split into parts), 288 keep-alives and an identify at start; versions released every week and adopted with
  * a lag (an upgrade is a restart: a new instance), occasional plain restarts, about 1 % of reports lost and 0.5 %
- * of batches stored twice. Latency depends on the version, so a release comparison has something to show.
+ * of batches stored twice. Latency, 5xx rate and memory depend on the version (unless `versionEffects` is false), so a
+ * release comparison has something to show; `slower` and `errors` inject known effects into the newest version.
  */
 export async function simulate (options: SimulateOptions): Promise<SimulateSummary> {
-  const { installations, days, out, seed = 1, start = '2026-01-01', schemaVersion = 2, sourceId = 'simulated' } = options
+  const { installations, days, out, seed = 1, start = '2026-01-01', schemaVersion = 2, sourceId = 'simulated', slower = {}, errors = {}, versionEffects = true } = options
   const random = generator(seed)
+  const newest = Math.min(VERSIONS.length - 1, Math.floor((days - 1) / RELEASE_EVERY_DAYS))
+  const effect = (version: number, endpoint: string, builtIn: number[], injected: { [endpoint: string]: number }): number =>
+    (versionEffects ? builtIn[version] : 1) * (version === newest ? injected[endpoint] ?? 1 : 1)
   const startMs = Date.parse(`${start}T00:00:00Z`)
   const summary: SimulateSummary = { files: 0, events: 0, bytes: 0, requests: 0 }
   const instances: Instance[] = []
@@ -178,14 +192,17 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
           interval.aborted = n - answered
           interval.responses = answered
           interval.latency.count = answered
-          interval.latency.sum = spread(random, answered, cell.median * VERSION_SPEED[instance.version], LATENCY_BOUNDS, interval.latency.buckets)
+          interval.latency.sum = spread(random, answered, cell.median * effect(instance.version, cell.endpoint, VERSION_SPEED, slower), LATENCY_BOUNDS, interval.latency.buckets)
           const unknown = cell.endpoint === '/files' ? answered : 0
           interval.size.unknown = unknown
           interval.size.count = answered - unknown
           interval.size.sum = spread(random, answered - unknown, cell.size, SIZE_BOUNDS, interval.size.buckets)
-          const errors = Math.min(answered, Math.round(answered * cell.errors * VERSION_ERRORS[instance.version] + (random() < 0.1 ? 1 : 0)))
-          if (errors > 0) interval.status['500'] = errors
-          if (answered - errors > 0) interval.status['200'] = answered - errors
+          // Each response fails with the cell's rate, so that a rate multiplied shows at any traffic.
+          const rate = cell.errors * effect(instance.version, cell.endpoint, VERSION_ERRORS, errors)
+          let failed = 0
+          for (let r = 0; r < answered; r++) if (random() < rate) failed++
+          if (failed > 0) interval.status['500'] = failed
+          if (answered - failed > 0) interval.status['200'] = answered - failed
           const methods = instance.paths.get(cell.endpoint) ?? new Map<string, Record>()
           instance.paths.set(cell.endpoint, methods)
           const cumulative = methods.get(cell.method) ?? emptyRecord()
@@ -194,7 +211,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
           instance.requests += n
         }
         if (random() >= 0.01) {
-          batch.push(...report(instance, schemaVersion, random() < 0.05 ? 2 + Math.floor(random() * 2) : 1, envelope, random))
+          batch.push(...report(instance, schemaVersion, random() < 0.05 ? 2 + Math.floor(random() * 2) : 1, envelope, random, versionEffects ? VERSION_SPEED[instance.version] : 1))
           instance.delivered = instance.requests
         }
         const receivedAt = new Date(at + 200).toISOString()
@@ -214,7 +231,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
  * (endpoint, method) records, so one endpoint's methods may land in different parts. Part 1 carries the totals,
  * `methods` and `memory`; each endpoint entry carries the totals of the methods in its part.
  */
-function report (instance: Instance, schemaVersion: number, parts: number, envelope: () => object, random: () => number): object[] {
+function report (instance: Instance, schemaVersion: number, parts: number, envelope: () => object, random: () => number, speed: number): object[] {
   const reportId = uuid(random)
   const bodies = Array.from({ length: parts }, () => ({} as { [endpoint: string]: Partial<Record> & { methods: { [method: string]: Record } } }))
   const totals = emptyRecord()
@@ -235,7 +252,7 @@ function report (instance: Instance, schemaVersion: number, parts: number, envel
     Object.assign(bodies[home as number][endpoint], endpointTotals)
     if (schemaVersion === 1) index++
   }
-  const rss = Math.round((60 + 20 * VERSION_SPEED[instance.version] + instance.uptime / 3600) * 1048576)
+  const rss = Math.round((60 + 20 * speed + instance.uptime / 3600) * 1048576)
   return bodies.map((paths, i) => ({
     type: 'track',
     event: 'telemetry',

@@ -29,6 +29,12 @@ test('simulate defaults to seed 1 and schemaVersion 2', async t => {
   t.match(io.text.out, /requests delivered/)
 })
 
+test('simulate takes known effects: --slower and --errors (repeatable) and --no-version-effects', async t => {
+  const io = capture()
+  t.equal(await runAnalysisCommand('simulate', ['--installations', '1', '--days', '1', '--out', t.testdir(), '--slower', '/=2', '--slower', '/books=1.6', '--errors', '/orders=4', '--no-version-effects'], io), 0, io.text.err)
+  t.match(io.text.out, /requests delivered/)
+})
+
 test('ingest reports skipped members on stderr', async t => {
   const dir = t.testdir({ 'segment-logs': { s: { 1767225600000: { 'a.gz': 'this is not a gzip file at all' } } } })
   const io = capture()
@@ -50,7 +56,10 @@ const bad: Array<[string, string[], RegExp]> = [
   ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--schema-version', '3'], /"--schema-version" must be 1 or 2/],
   ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--start', '2026-13-45'], /"--start" must be a date YYYY-MM-DD/],
   ['simulate', ['--installations', '1', '--days', '1'], /flag "--out" must be given/],
-  ['simulate', ['--installations', '1', '--days', '1', '--out', ''], /flag "--out" must be given; received nothing/]
+  ['simulate', ['--installations', '1', '--days', '1', '--out', ''], /flag "--out" must be given; received nothing/],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--slower', '/nope=2'], /flag "--slower" must be <endpoint>=<factor> with one of \/ \/health .* and a factor > 0; received "\/nope=2"/],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--errors', '/orders=0'], /flag "--errors" must be <endpoint>=<factor>.*received "\/orders=0"/],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--slower', '/books'], /flag "--slower" must be <endpoint>=<factor>.*received "\/books"/]
 ]
 for (const [name, argv, message] of bad) {
   test(`${name} ${argv.join(' ')}: exit 2, the error names the flag, usage printed`, async t => {

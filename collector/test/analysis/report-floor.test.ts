@@ -56,5 +56,5 @@ test('a floor below the default is announced in the page header', async t => {
 
 test('a day with fewer than k active installations publishes no share, even of a version above the floor', async t => {
   const { stats } = await reportOf(t, mergeFleets(uniformFleet(5, { days: ['2026-01-01'] }), uniformFleet(2, { prefix: 'y', days: ['2026-01-02'] })))
-  t.same(stats.adoption[1], { day: '2026-01-02', installations: null, shares: [{ version: '1.0.0', installations: null, share: null }] })
+  t.same(stats.adoption[1], { day: '2026-01-02', installations: null, shares: [{ version: '1.0.0', installations: null, share: null }], other: { installations: null, share: null } })
 })

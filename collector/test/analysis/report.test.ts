@@ -4,44 +4,44 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { test } from 'tap'
 import { buildReport } from '../../lib/analysis/report/report'
-import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec } from './helpers/fleet-db'
+import { bucketsWith, createFleetDb, mergeFleets, uniformFleet, type FleetSpec, type TrafficSpec } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 
-const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v1.json'), 'utf8'))
+const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schema', 'stats', 'stats.v2.json'), 'utf8'))
 const validate = addFormats(new Ajv({ allErrors: true, strict: false })).compile(schema)
 
-// 6 installations on 1.0.0 (days 1 and 2), 5 of them upgrade on day 2 to 1.1.0 (same installations, new
+// 8 installations on 1.0.0 (days 1 and 2), 7 of them upgrade on day 2 to 1.1.0 (same installations, new
 // instances), which is slower on GET /items (bucket 7 instead of 4) and answers 503 to half its requests.
 function release (): FleetSpec {
-  const old = uniformFleet(6, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 10 }, { endpoint: '/items', method: 'POST', requests: 2 }] })
-  const upgraded = uniformFleet(5, {
+  const old = uniformFleet(8, { prefix: 'x', version: '1.0.0', days: ['2026-01-01', '2026-01-02'], traffic: [{ endpoint: '/items', method: 'GET', requests: 1000 }, { endpoint: '/items', method: 'POST', requests: 200 }] })
+  const upgraded = uniformFleet(7, {
     prefix: 'x',
     version: '1.1.0',
     days: ['2026-01-02'],
-    traffic: [{ endpoint: '/items', method: 'GET', requests: 10, status: { 200: 5, 503: 5 }, latency: bucketsWith([7, 10]) }, { endpoint: '/items', method: 'POST', requests: 2 }]
+    traffic: [{ endpoint: '/items', method: 'GET', requests: 1000, status: { 200: 500, 503: 500 }, latency: bucketsWith([7, 1000]) }, { endpoint: '/items', method: 'POST', requests: 200 }]
   })
   for (const i of upgraded.instances) i.instanceId += '-new'
   for (const r of upgraded.reports) { r.instanceId += '-new'; r.reportId += '-new' }
   return mergeFleets(old, upgraded)
 }
 
-test('stats.json validates against its JSON Schema (schema/stats/stats.v1.json)', async t => {
+test('stats.json validates against its JSON Schema (schema/stats/stats.v2.json)', async t => {
   const { stats } = await reportOf(t, release())
   t.equal(validate(stats), true, JSON.stringify(validate.errors))
-  t.equal(stats.schemaVersion, 1)
+  t.equal(stats.schemaVersion, 2)
 })
 
 test('active installations and instances per day', async t => {
   const { stats } = await reportOf(t, release())
-  t.same(stats.activity, [{ day: '2026-01-01', installations: 6, instances: 6 }, { day: '2026-01-02', installations: 6, instances: 11 }])
-  t.same(stats.fleet, { installations: 6, instances: 11, requests: 6 * 12 * 2 + 5 * 12 })
+  t.same(stats.activity, [{ day: '2026-01-01', installations: 8, instances: 8 }, { day: '2026-01-02', installations: 8, instances: 15 }])
+  t.same(stats.fleet, { installations: 8, instances: 15, requests: 8 * 1200 * 2 + 7 * 1200 })
 })
 
 test('version adoption: an installation that ran two versions in a day counts for the newer', async t => {
   const { stats } = await reportOf(t, release())
   t.same(stats.versions.rows.map(v => v.version), ['1.0.0', '1.1.0'])
-  t.same(stats.adoption[1].shares, [{ version: '1.0.0', installations: null, share: null }, { version: '1.1.0', installations: 5, share: 5 / 6 }])
-  t.same(stats.adoption[0].shares[0], { version: '1.0.0', installations: 6, share: 1 })
+  t.same(stats.adoption[1].shares, [{ version: '1.0.0', installations: null, share: null }, { version: '1.1.0', installations: 7, share: 7 / 8 }])
+  t.same(stats.adoption[0].shares[0], { version: '1.0.0', installations: 8, share: 1 })
 })
 
 test('platform distributions count installations', async t => {
@@ -52,9 +52,9 @@ test('platform distributions count installations', async t => {
 
 test('endpoint usage, requests per day and method mix', async t => {
   const { stats } = await reportOf(t, release())
-  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 6, share: 1, requests: 204 }])
-  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 6, requests: 72 }, { day: '2026-01-02', installations: 6, requests: 132 }])
-  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 6, requests: 170, share: 170 / 204 }, { method: 'POST', installations: 6, requests: 34, share: 34 / 204 }])
+  t.same(stats.endpoints.usage.rows, [{ endpoint: '/items', installations: 8, share: 1, requests: 27600 }])
+  t.same(stats.endpoints.requestsPerDay, [{ day: '2026-01-01', installations: 8, requests: 9600 }, { day: '2026-01-02', installations: 8, requests: 18000 }])
+  t.same(stats.endpoints.methods.rows, [{ method: 'GET', installations: 8, requests: 23000, share: 23000 / 27600 }, { method: 'POST', installations: 8, requests: 4600, share: 4600 / 27600 }])
 })
 
 test('release comparison: latest against previous, with installations behind each side and regressions marked', async t => {
@@ -63,13 +63,31 @@ test('release comparison: latest against previous, with installations behind eac
   t.equal(c.latest, '1.1.0')
   t.equal(c.previous, '1.0.0')
   const get = c.rows.find(r => r.method === 'GET') as typeof c.rows[number]
-  t.same([get.latest?.installations, get.previous?.installations], [5, 6])
+  t.same([get.latest?.installations, get.previous?.installations], [7, 8])
   t.same([get.latest?.p50?.bucket, get.previous?.p50?.bucket], [7, 4])
   t.equal(get.latest?.errorRate, 0.5)
   t.same(get.regression, { p50: true, p95: true, p99: true, errorRate: true })
+  // The 7 installations that upgraded are paired (every one slower: p = 1/128).
+  t.same([get.measures.p50.test, get.measures.p50.pairs, get.measures.p50.installations, get.measures.p50.p?.worse], ['paired', 7, { latest: 7, previous: 8 }, 1 / 128])
+  t.equal(get.measures.errorRate.change, 50)
+  t.same(c.summary, { slower: [{ endpoint: '/items', method: 'GET' }], moreErrors: [{ endpoint: '/items', method: 'GET' }], faster: [], fewerErrors: [] })
   const post = c.rows.find(r => r.method === 'POST') as typeof c.rows[number]
   t.same(post.regression, { p50: false, p95: false, p99: false, errorRate: false })
-  t.match(html, /class="regression"[^>]*>175 ms ▲/)
+  t.match(html, /<tr id="row-1"><td><strong>GET \/items<\/strong>[\s\S]*?<span class="worse">\+[\d.,]+ % ▲<\/span>/)
+})
+
+test('rows marked worse come first, then those marked better; the summary names each (open top bucket counts as 10 s)', async t => {
+  const row = (endpoint: string, bucket: number, status: Record<string, number> = { 200: 200 }): TrafficSpec => ({ endpoint, method: 'GET', requests: 200, status, latency: bucketsWith([bucket, 200]) })
+  const before = uniformFleet(8, { prefix: 's', version: '1.0.0', days: ['2026-01-01'], traffic: [row('/same', 4), row('/fast', 6), row('/slow', 4), row('/fail-less', 4, { 200: 180, 500: 20 })] })
+  const after = uniformFleet(8, { prefix: 's', version: '1.1.0', days: ['2026-01-02'], traffic: [row('/same', 4), row('/fast', 4), row('/slow', 13), row('/fail-less', 4)] })
+  for (const i of after.instances) i.instanceId += '-new'
+  for (const r of after.reports) { r.instanceId += '-new'; r.reportId += '-new' }
+  const { stats } = await reportOf(t, mergeFleets(before, after))
+  const c = stats.comparison
+  t.same(c.rows.map(r => r.endpoint), ['/slow', '/fail-less', '/fast', '/same'])
+  t.same(c.summary, { slower: [{ endpoint: '/slow', method: 'GET' }], moreErrors: [], faster: [{ endpoint: '/fast', method: 'GET' }], fewerErrors: [{ endpoint: '/fail-less', method: 'GET' }] })
+  t.equal(c.rows[0].measures.p50.latest, 10000)
+  t.equal(c.rows[1].measures.errorRate.change, -10)
 })
 
 test('memory by version: each installation counts once (median of its reports), then p50/p95', async t => {
@@ -83,22 +101,22 @@ test('one version only: no previous, and the summary says the comparison needs t
   t.equal(stats.comparison.previous, null)
   t.equal(stats.comparison.rows[0].previous, null)
   t.match(summary[2], /needs two versions/)
-  t.match(html, /against previous <strong>\(none\)<\/strong>/)
+  t.match(html, /1\.0\.0: no previous release yet/)
 })
 
 test('the summary is three lines: fleet, traffic, release', async t => {
   const { summary } = await reportOf(t, release())
   t.same(summary, [
-    'installations: 6, instances: 11, days: 2 (privacy floor 5)',
-    'requests: 204 over 1 endpoints shown',
-    'release 1.1.0 against 1.0.0: 1 of 2 endpoint rows marked as regressions'
+    'installations: 8, instances: 15, days: 2 (privacy floor 5)',
+    'requests: 27600 over 1 endpoints shown',
+    'release 1.1.0 against 1.0.0, 2 endpoint rows: 1 slower (GET /items), 1 with more 5xx (GET /items), 0 faster, 0 with fewer 5xx; 0 not compared (too few installations)'
   ])
 })
 
 test('an empty database gives an empty, valid report', async t => {
   const { stats, html } = await reportOf(t, { instances: [], reports: [] })
   t.equal(validate(stats), true, JSON.stringify(validate.errors))
-  t.same(stats.period, { from: null, to: null })
+  t.same(stats.period, { from: null, to: null, days: null })
   t.match(html, /No activity yet/)
 })
 

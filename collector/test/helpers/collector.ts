@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import telemetryCollector, { readEvents, type CollectorOptions, type TornMember } from '../../lib/index'
@@ -13,6 +14,23 @@ export async function collectorApp (t: Test, options: Partial<CollectorOptions> 
   await app.ready()
   t.teardown(async () => await app.close())
   return { app, dataDir }
+}
+
+/** The collector on 127.0.0.1, logging at `warn` into `logged` (each line parsed); closed when `t` ends. */
+export async function listeningCollector (t: Test, options: Partial<CollectorOptions> = {}): Promise<{ app: FastifyInstance, url: string, dataDir: string, logged: Array<Record<string, any>> }> {
+  const logged: Array<Record<string, any>> = []
+  const stream = new Writable({
+    write (chunk: Buffer, encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') logged.push(JSON.parse(line))
+      done()
+    }
+  })
+  const dataDir = options.dataDir ?? t.testdir()
+  const app = Fastify({ logger: { level: 'warn', stream } })
+  await app.register(telemetryCollector, { dataDir, writeKeys: [KEY], ...options })
+  const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(async () => await app.close())
+  return { app, url, dataDir, logged }
 }
 
 /** POSTs `payload` (a string or bytes) to `url` with the test key and a JSON content type, overridable. */

@@ -1,8 +1,11 @@
 import * as echarts from 'echarts'
+import { formatNumber } from './text'
 
-export interface Series { name: string, data: Array<number | null>, stack?: boolean }
+export interface Series { name: string, data: Array<number | null>, color?: string }
 
-const WIDTH = 760
+/** The two widths each chart is drawn at: the page shows the wide one on a wide screen, the narrow one on a phone. */
+const WIDTHS = { wide: 760, narrow: 360 } as const
+type Width = keyof typeof WIDTHS
 let drawn = 0
 
 /**
@@ -10,40 +13,68 @@ let drawn = 0
  * its classes and gradients zr0-…, the same in every chart: each chart gets its own prefix so that several can
  * share a page. The namespace attributes are dropped: inline SVG in HTML needs none, and the page names no URL.
  */
-export function renderChart (option: echarts.EChartsCoreOption, height: number): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTH, height })
+function renderChart (option: echarts.EChartsCoreOption, height: number, width: Width): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTHS[width], height })
   chart.setOption({ animation: false, textStyle: { fontFamily: 'sans-serif' }, ...option })
   const svg = chart.renderToSVGString()
   chart.dispose()
   const prefix = `c${++drawn}-`
-  return svg.replace(/zr\d+-/g, prefix).replace(/ xmlns(:xlink)?="[^"]*"/g, '')
+  return svg.replace(/zr\d+-/g, prefix).replace(/ xmlns(:xlink)?="[^"]*"/g, '').replace('<svg ', `<svg class="${width}" `)
 }
 
-/** Lines (or stacked areas) over categories; null points are gaps (below the floor). */
-export function lineChart (categories: string[], series: Series[], options: { percent?: boolean } = {}): string {
-  return renderChart({
-    legend: { top: 0 },
-    grid: { left: 60, right: 20, top: 40, bottom: 40 },
-    xAxis: { type: 'category', data: categories, boundaryGap: false },
-    yAxis: { type: 'value', max: options.percent === true ? 100 : undefined, axisLabel: { formatter: options.percent === true ? '{value} %' : '{value}' } },
+/** A chart at both widths (its option and height for each); the page's CSS shows one of them. */
+function bothWidths (draw: (width: Width) => [echarts.EChartsCoreOption, number]): string {
+  return (['wide', 'narrow'] as const).map(width => renderChart(...draw(width), width)).join('')
+}
+
+/**
+ * Room above the plot for the legend: ECharts wraps a plain legend onto more lines when it is wider than the chart
+ * (a scrolling legend would need JavaScript to page); the width of a line is estimated from the names' lengths.
+ */
+function legendHeight (series: Series[], width: Width): number {
+  const needed = series.reduce((sum, s) => sum + s.name.length * 7 + 40, 0)
+  return Math.ceil(needed / (WIDTHS[width] - 20)) * 22
+}
+
+const axisLabel = (unit: string) => ({ formatter: (value: number) => `${formatNumber(value)}${unit}` })
+
+/**
+ * One value per day (or per any category), as lines; `shares` stacks each day's shares into one 100 % column
+ * instead, the columns touching, so that the bands read as a 100 % stacked area with no slope between two days
+ * (a share is a day's, not a trend between days). A single category is drawn as bars: a line needs two points.
+ */
+export function lineChart (categories: string[], series: Series[], options: { shares?: boolean } = {}): string {
+  const shares = options.shares === true
+  const bars = shares || categories.length === 1
+  return bothWidths(width => [{
+    legend: { top: 0, ...(shares ? { icon: 'rect' } : {}) },
+    grid: { left: width === 'narrow' ? 50 : 70, right: 20, top: legendHeight(series, width) + 18, bottom: 30 },
+    xAxis: { type: 'category', data: categories, boundaryGap: bars },
+    yAxis: { type: 'value', max: shares ? 100 : undefined, axisLabel: axisLabel(shares ? ' %' : '') },
     series: series.map(s => ({
       name: s.name,
-      type: 'line',
+      type: bars ? 'bar' : 'line',
       data: s.data,
+      barMaxWidth: shares ? undefined : 60,
       showSymbol: categories.length < 40,
       connectNulls: false,
-      ...(s.stack === true ? { stack: 'total', areaStyle: {} } : {})
+      ...(s.color === undefined ? {} : { color: s.color }),
+      ...(shares ? { stack: 'shares', barCategoryGap: '0%' } : {})
     }))
-  }, 280)
+  }, 240 + legendHeight(series, width)])
 }
 
 /** Horizontal bars, one row per category (top to bottom in the given order), one bar per series. */
 export function barChart (categories: string[], series: Series[], options: { unit?: string } = {}): string {
-  return renderChart({
-    legend: { top: 0, show: series.length > 1 },
-    grid: { left: 200, right: 40, top: series.length > 1 ? 30 : 10, bottom: 30 },
-    xAxis: { type: 'value', axisLabel: { formatter: `{value}${options.unit ?? ''}` } },
-    yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: 190, overflow: 'truncate' } },
-    series: series.map(s => ({ name: s.name, type: 'bar', data: s.data }))
-  }, 60 + categories.length * 18 * Math.max(1, series.length))
+  const several = series.length > 1
+  return bothWidths(width => {
+    const legend = several ? legendHeight(series, width) : 0
+    return [{
+      legend: { top: 0, show: several },
+      grid: { left: width === 'narrow' ? 120 : 200, right: 40, top: legend + 10, bottom: 30 },
+      xAxis: { type: 'value', axisLabel: { ...axisLabel(options.unit ?? ''), hideOverlap: true } },
+      yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: width === 'narrow' ? 112 : 190, overflow: 'truncate' } },
+      series: series.map(s => ({ name: s.name, type: 'bar', data: s.data }))
+    }, 50 + legend + categories.length * (several ? 10 * series.length + 4 : 18)]
+  })
 }

@@ -24,7 +24,10 @@ export function percentile (buckets: readonly number[], p: number): Percentile |
 
 /** "0.5 ms", "12.3 ms", "2.50 s", and "> 10 s" in the open top bucket. */
 export function formatLatency (value: Percentile): string {
-  if (value.ms === null) return '> 10 s'
-  if (value.ms >= 1000) return `${(value.ms / 1000).toPrecision(3)} s`
-  return `${Number(value.ms.toPrecision(3))} ms`
+  return value.ms === null ? '> 10 s' : formatMs(value.ms)
+}
+
+/** "0.5 ms", "12.3 ms", "2.50 s": three significant digits. */
+export function formatMs (ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toPrecision(3)} s` : `${Number(ms.toPrecision(3))} ms`
 }

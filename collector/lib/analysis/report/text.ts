@@ -17,3 +17,10 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 export function escapeHtml (value: string): string {
   return value.replace(/[&<>"']/g, c => ENTITIES[c])
 }
+
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 })
+
+/** A number as the page writes it: thousands separated by commas, at most two decimals (6,662,624; 47.5). */
+export function formatNumber (value: number): string {
+  return NUMBER.format(value)
+}

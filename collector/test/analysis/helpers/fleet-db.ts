@@ -73,8 +73,12 @@ export async function createFleetDb (path: string, fleet: FleetSpec): Promise<vo
     FROM traffic GROUP BY ALL`)
   await run(`CREATE TABLE daily_traffic AS SELECT day, version, endpoint, method, count(DISTINCT anonymous_id) AS installations, count(DISTINCT instance_id) AS instances,
     sum(requests) AS requests, sum(responses) AS responses, sum(aborted) AS aborted, ${sums('latency_buckets', 14)} AS latency_buckets FROM traffic GROUP BY ALL`)
-  await run(`CREATE TABLE daily_instance_traffic AS SELECT day, anonymous_id, instance_id, version, endpoint, method, sum(requests) AS requests,
-    sum(responses) AS responses, sum(aborted) AS aborted, ${sums('latency_buckets', 14)} AS latency_buckets FROM traffic GROUP BY ALL`)
+  await run(`CREATE TABLE daily_instance_traffic AS
+    WITH codes AS (SELECT day, instance_id, endpoint, method, map_from_entries(list({'key': code, 'value': n} ORDER BY code)) AS status
+      FROM (SELECT day, instance_id, endpoint, method, e.key AS code, sum(e.value)::BIGINT AS n FROM traffic, unnest(map_entries(status)) AS t(e) GROUP BY ALL) GROUP BY ALL)
+    SELECT day, anonymous_id, instance_id, version, endpoint, method, sum(requests) AS requests, sum(responses) AS responses,
+      sum(aborted) AS aborted, any_value(codes.status) AS status, ${sums('latency_buckets', 14)} AS latency_buckets
+    FROM traffic LEFT JOIN codes USING (day, instance_id, endpoint, method) GROUP BY ALL`)
   await run('CREATE VIEW memory_by_version AS SELECT day, version, anonymous_id, rss, heap_used FROM reports')
   await run(`CREATE TABLE ingest_model AS SELECT ${MODEL_VERSION} AS version`)
   c.closeSync()
