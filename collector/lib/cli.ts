@@ -1,23 +1,33 @@
 #!/usr/bin/env node
-import { runAnalysisCommand, USAGE as ANALYSIS_USAGE } from './analysis/cli'
-import { SERVE_USAGE, serveConfig, startServer } from './serve'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ANALYSIS_COMMANDS } from './analysis/cli'
+import { BIN, type Command, didYouMean, EXIT_CODES, type Io, runCommand, synopsis } from './command-line'
+import { SERVE } from './serve'
 
-export const USAGE = `Usage: fastify-anonymous-telemetry-collector <command> [options]
+export type { Io } from './command-line'
 
-Commands:
-  serve     receive events (Segment's HTTP API) and store them in Segment's S3 layout
-  ingest, report, export, simulate   fleet analysis with DuckDB (see below)
-  help      this text (also --help or -h)
+/** Every command of the tool; a new one is one entry here (or in ANALYSIS_COMMANDS). */
+export const COMMANDS: Record<string, Command> = { serve: SERVE, ...ANALYSIS_COMMANDS }
 
-${SERVE_USAGE}
-${ANALYSIS_USAGE}`
+/** The tool's help: every command's synopsis and summary; each command's flags are in its own `--help`. */
+export function usage (): string {
+  return [
+    `Usage: ${BIN} <command> [flags]`,
+    `       ${BIN} --version | --help | -h`,
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).flatMap(([name, command]) => [`  ${synopsis(name, command)}`, `      ${command.summary}`]),
+    '  help      this text (also --help or -h)',
+    '',
+    `Each command's flags: ${BIN} <command> --help. --version prints the version.`,
+    EXIT_CODES,
+    ''
+  ].join('\n')
+}
 
-export interface Io {
-  out: NodeJS.WritableStream
-  err: NodeJS.WritableStream
-  env: NodeJS.ProcessEnv
-  /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
-  stopped: Promise<string>
+function version (): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM; the listeners replace Node's default exit. */
@@ -35,35 +45,21 @@ export function signals (): Promise<string> {
   })
 }
 
-async function serve (argv: string[], io: Io): Promise<number> {
-  let config
-  try {
-    config = serveConfig(argv, io.env)
-  } catch (error) {
-    io.err.write(`${(error as Error).message}\n\n${SERVE_USAGE}`)
-    return 2
-  }
-  const running = await startServer(config, io.out)
-  io.out.write(`fastify-anonymous-telemetry-collector listening on ${running.url}\nwriting to ${running.writesTo}\n`)
-  const signal = await io.stopped
-  io.out.write(`${signal}: closing (requests in flight are answered, files synced and closed)\n`)
-  await running.close()
-  io.out.write('stopped\n')
-  return 0
-}
-
-const ANALYSIS_COMMANDS = new Set(['ingest', 'report', 'export', 'simulate'])
-
-/** The bin: one subcommand per word; an unknown one is an error naming it (exit code 2). */
+/** The bin: one command per word, run from its table entry; 0 done, 1 the work failed, 2 a usage error. */
 export async function main (argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv
-  if (command === 'serve') return await serve(rest, io)
-  if (ANALYSIS_COMMANDS.has(command)) return await runAnalysisCommand(command, rest, io)
-  if (command === 'help' || command === '--help' || command === '-h') {
-    io.out.write(USAGE)
+  const [name, ...rest] = argv
+  if (name === 'help' || name === '--help' || name === '-h') {
+    io.out.write(usage())
     return 0
   }
-  io.err.write(`${command === undefined ? 'a command is required' : `unknown command "${command}"`}\n\n${USAGE}`)
+  if (name === '--version') {
+    io.out.write(`${version()}\n`)
+    return 0
+  }
+  const command = Object.hasOwn(COMMANDS, name ?? '') ? COMMANDS[name] : undefined
+  if (command !== undefined) return await runCommand(name, command, rest, io)
+  const problem = name === undefined ? 'a command is required' : `unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}`
+  io.err.write(`${BIN}: ${problem}\nsee \`${BIN} --help\`\n`)
   return 2
 }
 

@@ -48,18 +48,10 @@ export const FST_TELEMETRY_COLLECTOR_NOT_STORED = createError<'FST_TELEMETRY_COL
   503
 )
 
-/** A command-line flag is missing, malformed or out of range. Message: flag, what was expected, what was given. */
-export const FST_TELEMETRY_COLLECTOR_INVALID_FLAG = createError<'FST_TELEMETRY_COLLECTOR_INVALID_FLAG', [string, string, string]>(
-  'FST_TELEMETRY_COLLECTOR_INVALID_FLAG',
-  'fastify-anonymous-telemetry-collector: flag "%s" must be %s; received %s',
-  500,
-  TypeError
-)
-
-/** A flag the command does not know: a typo must not silently change what runs. */
-export const FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG = createError<'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG', [string, string]>(
-  'FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG',
-  'fastify-anonymous-telemetry-collector: unknown flag "%s"; expected one of: %s',
+/** A command line the command cannot run: the message names the flag or argument and what was expected (exit code 2). */
+export const FST_TELEMETRY_COLLECTOR_USAGE = createError<'FST_TELEMETRY_COLLECTOR_USAGE', [string]>(
+  'FST_TELEMETRY_COLLECTOR_USAGE',
+  '%s',
   500,
   TypeError
 )
@@ -75,6 +67,13 @@ export const FST_TELEMETRY_COLLECTOR_DATABASE_MODEL = createError<'FST_TELEMETRY
 export const FST_TELEMETRY_COLLECTOR_NO_DATABASE = createError<'FST_TELEMETRY_COLLECTOR_NO_DATABASE', [string]>(
   'FST_TELEMETRY_COLLECTOR_NO_DATABASE',
   'no fleet database at %s (--db): run ingest first',
+  500
+)
+
+/** DuckDB could not open a database file: another process holds it, or it is no DuckDB database. */
+export const FST_TELEMETRY_COLLECTOR_DATABASE = createError<'FST_TELEMETRY_COLLECTOR_DATABASE', [string, string]>(
+  'FST_TELEMETRY_COLLECTOR_DATABASE',
+  'cannot open the database %s: %s',
   500
 )
 

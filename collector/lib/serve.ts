@@ -1,24 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { parseArgs } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { open, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { FST_TELEMETRY_COLLECTOR_INVALID_OPTION } from './errors'
+import { type Args, BIN, type Command, type Flag, integer, type Io, oneOf, parse, usageError } from './command-line'
 import { DEFAULTS, type WriteKey } from './options'
 import { plugin, requestWithoutAddress } from './plugin'
-import { logsDir } from './storage/layout'
-
-export const SERVE_USAGE = `Usage: fastify-anonymous-telemetry-collector serve --data <dir> --write-key <key>[=<sourceId>] [options]
-
-  --data <dir>              where segment-logs/<sourceId>/<receivedDay>/*.gz is written (required)
-  --write-key <key>[=<id>]  a write key senders use, and optionally its source id; repeatable
-                            (also TELEMETRY_WRITE_KEYS: keys separated by commas or spaces)
-  --port <n>                port to listen on (default 8080; 0 picks a free one)
-  --host <address>          address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --request-timeout <ms>    a request (headers and body) not received within this gets 408 (default 10000)
-  --max-file-bytes <n>      rotate a file once it would pass this size (default ${DEFAULTS.maxFileBytes})
-  --dedup-entries <n>       recent messageIds remembered to drop resent events (default ${DEFAULTS.dedupEntries})
-  --gzip-level <0-9>        gzip level of stored members (default ${DEFAULTS.gzipLevel})
-  --log-level <level>       pino level of the request log, which never holds an address (default warn)
-`
+import { ensureDir, logsDir } from './storage/layout'
 
 export interface ServeConfig {
   dataDir: string
@@ -34,70 +22,76 @@ export interface ServeConfig {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-function invalid (flag: string, expected: string, value: string): Error {
-  return new FST_TELEMETRY_COLLECTOR_INVALID_OPTION(flag, expected, JSON.stringify(value))
-}
-
-function integerFlag (values: Record<string, unknown>, flag: string, fallback: number, min: number, max: number): number {
-  const text = values[flag] as string | undefined
-  if (text === undefined) return fallback
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw invalid(`--${flag}`, `an integer from ${min} to ${max}`, text)
-  return value
+const FLAGS: Record<string, Flag> = {
+  data: { value: '<dir>', required: true, help: 'where segment-logs/<sourceId>/<receivedDay>/*.gz is written; created when missing' },
+  'write-key': { value: '<key>[=<sourceId>]', multiple: true, help: 'a key senders use, and optionally its source id (also TELEMETRY_WRITE_KEYS: keys separated by commas or spaces); at least one' },
+  port: { value: '<n>', kind: integer(0, 65535), default: '8080', help: 'port to listen on (0 picks a free one)' },
+  host: { value: '<address>', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
+  'request-timeout': { value: '<ms>', kind: integer(1, 3_600_000), default: '10000', help: 'a request (headers and body) not received within this gets 408' },
+  'max-file-bytes': { value: '<n>', kind: integer(1024, 2 ** 40), default: String(DEFAULTS.maxFileBytes), help: 'rotate a file once it would pass this size' },
+  'dedup-entries': { value: '<n>', kind: integer(0, 10_000_000), default: String(DEFAULTS.dedupEntries), help: 'recent messageIds remembered to drop resent events' },
+  'gzip-level': { value: '<0-9>', kind: integer(0, 9), default: String(DEFAULTS.gzipLevel), help: 'gzip level of stored members' },
+  'log-level': { value: '<level>', kind: oneOf(LOG_LEVELS), default: 'warn', help: 'pino level of the request log, which never holds an address' }
 }
 
 function writeKeyFrom (text: string, where: string): WriteKey {
   const at = text.lastIndexOf('=')
   const writeKey = at === -1 ? text : text.slice(0, at)
-  if (writeKey.length === 0) throw invalid(where, '<key> or <key>=<sourceId>', text)
+  if (writeKey.length === 0) throw usageError(`${where} must be <key> or <key>=<sourceId>; received ${JSON.stringify(text)}`)
   return at === -1 ? { writeKey } : { writeKey, sourceId: text.slice(at + 1) }
 }
 
-/** `serve`'s flags (and TELEMETRY_WRITE_KEYS) as a configuration; the error names the wrong flag. */
-export function serveConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  let values: Record<string, unknown>
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: 'string' },
-        'write-key': { type: 'string', multiple: true },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'request-timeout': { type: 'string' },
-        'max-file-bytes': { type: 'string' },
-        'dedup-entries': { type: 'string' },
-        'gzip-level': { type: 'string' },
-        'log-level': { type: 'string' }
-      }
-    }))
-  } catch (error) {
-    // parseArgs names the flag: "Unknown option '--prot'", "Option '--port <value>' argument missing".
-    throw new FST_TELEMETRY_COLLECTOR_INVALID_OPTION('serve', 'known flags with their values', (error as Error).message)
-  }
-  const dataDir = values.data as string | undefined
-  if (dataDir === undefined || dataDir === '') throw invalid('--data', 'a directory', String(dataDir ?? ''))
+/** The configuration from parsed values and TELEMETRY_WRITE_KEYS; a usage error names what is wrong. */
+function configFrom (values: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeConfig {
   const fromEnv = (env.TELEMETRY_WRITE_KEYS ?? '').split(/[\s,]+/).filter(key => key !== '').map(key => writeKeyFrom(key, 'TELEMETRY_WRITE_KEYS'))
   const fromFlags = ((values['write-key'] ?? []) as string[]).map(key => writeKeyFrom(key, '--write-key'))
   const writeKeys = [...fromFlags, ...fromEnv]
-  if (writeKeys.length === 0) throw invalid('--write-key', 'given at least once (or TELEMETRY_WRITE_KEYS set)', '')
-  const logLevel = (values['log-level'] ?? 'warn') as string
-  if (!LOG_LEVELS.includes(logLevel)) throw invalid('--log-level', `one of ${LOG_LEVELS.join(', ')}`, logLevel)
-  const host = (values.host ?? '127.0.0.1') as string
-  if (host === '') throw invalid('--host', 'an address', host)
+  if (writeKeys.length === 0) throw usageError('--write-key is required: <key>[=<sourceId>] (or TELEMETRY_WRITE_KEYS set)')
   return {
-    dataDir,
+    dataDir: values.data as string,
     writeKeys,
-    port: integerFlag(values, 'port', 8080, 0, 65535),
-    host,
-    requestTimeout: integerFlag(values, 'request-timeout', 10_000, 1, 3_600_000),
-    maxFileBytes: integerFlag(values, 'max-file-bytes', DEFAULTS.maxFileBytes, 1024, 2 ** 40),
-    dedupEntries: integerFlag(values, 'dedup-entries', DEFAULTS.dedupEntries, 0, 10_000_000),
-    gzipLevel: integerFlag(values, 'gzip-level', DEFAULTS.gzipLevel, 0, 9),
-    logLevel
+    port: (values.port ?? 8080) as number,
+    host: (values.host ?? '127.0.0.1') as string,
+    requestTimeout: (values['request-timeout'] ?? 10_000) as number,
+    maxFileBytes: (values['max-file-bytes'] ?? DEFAULTS.maxFileBytes) as number,
+    dedupEntries: (values['dedup-entries'] ?? DEFAULTS.dedupEntries) as number,
+    gzipLevel: (values['gzip-level'] ?? DEFAULTS.gzipLevel) as number,
+    logLevel: (values['log-level'] ?? 'warn') as string
   }
+}
+
+/** `serve`'s flags (and TELEMETRY_WRITE_KEYS) as a configuration; a usage error (FST_TELEMETRY_COLLECTOR_USAGE) names the wrong flag. */
+export function serveConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const parsed = parse('serve', SERVE, argv)
+  if (parsed.help) throw usageError('--help is not a configuration')
+  return configFrom(parsed.values, env)
+}
+
+/** Fails at once, naming the path and why, when the data directory cannot be created or written. */
+async function checkDataDir (dataDir: string): Promise<void> {
+  const logs = logsDir(dataDir)
+  await ensureDir(logs)
+  const probe = join(logs, `.serve-${randomBytes(8).toString('hex')}`)
+  await (await open(probe, 'wx')).close()
+  await unlink(probe)
+}
+
+async function serve ({ values }: Args, io: Io): Promise<number> {
+  const config = configFrom(values, io.env)
+  await checkDataDir(config.dataDir)
+  const running = await startServer(config, io.out as NodeJS.WritableStream)
+  io.out.write(`${BIN} listening on ${running.url}\nwriting to ${running.writesTo}\n`)
+  const signal = await io.stopped
+  io.out.write(`${signal}: closing (requests in flight are answered, files synced and closed)\n`)
+  await running.close()
+  io.out.write('stopped\n')
+  return 0
+}
+
+export const SERVE: Command = {
+  summary: 'receive events (Segment\'s HTTP API) and store them in Segment\'s S3 layout, until SIGINT or SIGTERM',
+  flags: FLAGS,
+  run: serve
 }
 
 export interface Running {

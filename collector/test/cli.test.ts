@@ -1,8 +1,9 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
-import { main, signals } from '../lib/cli'
+import { COMMANDS, main, signals } from '../lib/cli'
 import { serveConfig, startServer } from '../lib/serve'
 import { KEY } from './helpers/collector'
 import { batch, keepAlive } from './helpers/events'
@@ -26,40 +27,59 @@ test('serve flags, with TELEMETRY_WRITE_KEYS', async t => {
   t.match(serveConfig(['--data', 'd'], { TELEMETRY_WRITE_KEYS: 'k' }), { port: 8080, host: '127.0.0.1', requestTimeout: 10_000, logLevel: 'warn', writeKeys: [{ writeKey: 'k' }] })
 })
 
-test('every wrong flag is an error naming it', async t => {
+test('every wrong flag is a usage error naming it', async t => {
   const ok = ['--data', 'd', '--write-key', 'k']
-  const cases: Array<[string[], RegExp]> = [
-    [['--write-key', 'k'], /option "--data" must be a directory/],
-    [['--data', '', '--write-key', 'k'], /option "--data"/],
-    [['--data', 'd'], /option "--write-key" must be given at least once/],
-    [['--data', 'd', '--write-key', '=src'], /option "--write-key" must be <key> or <key>=<sourceId>/],
-    [[...ok, '--port', '80000'], /option "--port" must be an integer from 0 to 65535; received "80000"/],
-    [[...ok, '--port', 'http'], /option "--port"/],
-    [[...ok, '--request-timeout', '0'], /option "--request-timeout"/],
-    [[...ok, '--gzip-level', '10'], /option "--gzip-level"/],
-    [[...ok, '--log-level', 'loud'], /option "--log-level" must be one of fatal/],
-    [[...ok, '--host', ''], /option "--host"/],
-    [[...ok, '--prot', '1'], /Unknown option '--prot'/],
-    [[...ok, '--port'], /Option '--port <value>' argument missing/],
-    [[...ok, 'extra'], /Unexpected argument 'extra'/]
+  const cases: Array<[string[], string]> = [
+    [['--write-key', 'k'], '--data is required: <dir>'],
+    [['--data', '', '--write-key', 'k'], '--data must be a value; received ""'],
+    [['--data', 'd'], '--write-key is required: <key>[=<sourceId>] (or TELEMETRY_WRITE_KEYS set)'],
+    [['--data', 'd', '--write-key', '=src'], '--write-key must be <key> or <key>=<sourceId>; received "=src"'],
+    [[...ok, '--port', '80000'], '--port must be an integer from 0 to 65535; received "80000"'],
+    [[...ok, '--gzip-level', '10'], '--gzip-level must be an integer from 0 to 9; received "10"'],
+    [[...ok, '--log-level', 'loud'], '--log-level must be one of fatal, error, warn, info, debug, trace, silent; received "loud"'],
+    [[...ok, '--host', ''], '--host must be a value; received ""'],
+    [[...ok, '--prot', '1'], 'unknown flag --prot; did you mean --port?'],
+    [[...ok, '--port'], '--port needs a value: <n>'],
+    [[...ok, 'extra'], 'unexpected argument "extra" (serve takes flags only)'],
+    [[...ok, '--help'], '--help is not a configuration']
   ]
-  for (const [argv, message] of cases) t.throws(() => serveConfig(argv, {}), { code: 'FST_TELEMETRY_COLLECTOR_INVALID_OPTION', message }, String(message))
-  t.throws(() => serveConfig(['--data', 'd'], { TELEMETRY_WRITE_KEYS: '=x' }), { message: /option "TELEMETRY_WRITE_KEYS"/ })
+  for (const [argv, message] of cases) t.throws(() => serveConfig(argv, {}), { code: 'FST_TELEMETRY_COLLECTOR_USAGE', message }, message)
+  t.throws(() => serveConfig(['--data', 'd'], { TELEMETRY_WRITE_KEYS: '=x' }), { message: 'TELEMETRY_WRITE_KEYS must be <key> or <key>=<sourceId>; received "=x"' })
 })
 
-test('main: unknown or missing commands exit 2 with the usage; help exits 0', async t => {
-  for (const argv of [[], ['serv']]) {
+test('main: no command or an unknown one exits 2 naming it; help and --version exit 0 on stdout', async t => {
+  for (const [argv, message] of [[[], 'a command is required'], [['serv'], 'unknown command "serv"; did you mean serve?'], [['zzz'], 'unknown command "zzz"']] as const) {
     const io = memoryIo()
-    t.equal(await main(argv, io), 2)
-    t.match(io.errors(), argv.length === 0 ? /a command is required/ : /unknown command "serv"/)
-    t.match(io.errors(), /Usage: fastify-anonymous-telemetry-collector <command>/)
+    t.equal(await main([...argv], io), 2)
+    t.equal(io.errors(), `fastify-anonymous-telemetry-collector: ${message}\nsee \`fastify-anonymous-telemetry-collector --help\`\n`)
+  }
+  for (const flag of ['--help', '-h', 'help']) {
+    const io = memoryIo()
+    t.equal(await main([flag], io), 0)
+    t.match(io.output(), /^Usage: fastify-anonymous-telemetry-collector <command> \[flags\][^]*fastify-anonymous-telemetry-collector serve --data <dir> \[flags\]\n {6}receive events/)
   }
   const io = memoryIo()
-  t.equal(await main(['--help'], io), 0)
-  t.match(io.output(), /serve/)
-  const bad = memoryIo()
-  t.equal(await main(['serve', '--data', 'd'], bad), 2)
-  t.match(bad.errors(), /option "--write-key"[^]*Usage: fastify-anonymous-telemetry-collector serve/)
+  t.equal(await main(['--version'], io), 0)
+  t.equal(io.output(), `${(JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version}\n`)
+})
+
+test('every command has its own --help and -h, with every flag, on stdout', async t => {
+  for (const name of Object.keys(COMMANDS)) {
+    for (const flag of ['--help', '-h']) {
+      const io = memoryIo()
+      t.equal(await main([name, '--db', 'x', flag], io), 0)
+      t.match(io.output(), new RegExp(`^Usage: fastify-anonymous-telemetry-collector ${name} `))
+      for (const each of Object.keys(COMMANDS[name].flags)) t.match(io.output(), `\n  --${each}`)
+      t.match(io.output(), /Exit codes: 0 done; 1 the work failed/)
+    }
+  }
+})
+
+test('serve fails at once, exit 1, on a data directory it cannot create', async t => {
+  const file = join(t.testdir({ file: 'x' }), 'file')
+  const io = memoryIo({ TELEMETRY_WRITE_KEYS: KEY })
+  t.equal(await main(['serve', '--data', join(file, 'data')], io), 1)
+  t.equal(io.errors(), `fastify-anonymous-telemetry-collector serve: cannot create the directory ${join(file, 'data', 'segment-logs')}: it or a part of its path is a file, not a directory\n`)
 })
 
 test('serve prints where it listens and writes, takes batches, and stops cleanly when told', async t => {

@@ -1,140 +1,126 @@
-import { parseArgs } from 'node:util'
-import { FST_TELEMETRY_COLLECTOR_INVALID_FLAG, FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG } from '../errors'
+import { type Args, type Command, integer, type Io, type Kind, matching, oneOf, QUIET, runCommand } from '../command-line'
 import { exportParquet } from './export'
-import { ingest, type IngestProgress } from './ingest/ingest'
-import { buildReport } from './report/report'
+import { ingest } from './ingest/ingest'
+import { buildReport, isTitle, MAX_TITLE } from './report/report'
 import { ENDPOINTS, simulate } from './simulate'
 
-export interface Output { write(text: string): unknown }
-export interface Io { out: Output, err: Output }
+const DB = { value: '<file.duckdb>', required: true }
 
-export const USAGE = `Usage:
-  fastify-anonymous-telemetry-collector ingest <dir>... --db <file.duckdb> [--memory-limit <size, e.g. 2GB>]
-  fastify-anonymous-telemetry-collector report --db <file.duckdb> --out <dir> [--min-installations <k>] [--title <project name>] [--days <n>]
-  fastify-anonymous-telemetry-collector export --parquet <dir> --db <file.duckdb>
-  fastify-anonymous-telemetry-collector simulate --installations <n> --days <d> --out <dir> [--seed <s>] [--start <YYYY-MM-DD>] [--schema-version 1|2]
-      [--slower <endpoint>=<factor>]... [--errors <endpoint>=<factor>]... [--no-version-effects]
-`
-
-type Flags = Record<string, { type: 'string' | 'boolean', multiple?: boolean }>
-const string = { type: 'string' } as const
-const repeated = { type: 'string', multiple: true } as const
-const FLAGS: Record<string, Flags> = {
-  ingest: { db: string, 'memory-limit': string },
-  report: { db: string, out: string, 'min-installations': string, title: string, days: string },
-  export: { db: string, parquet: string },
-  simulate: { installations: string, days: string, out: string, seed: string, start: string, 'schema-version': string, slower: repeated, errors: repeated, 'no-version-effects': { type: 'boolean' } }
-}
-
-type Values = Record<string, string | undefined>
-
-function parse (name: string, argv: string[]): { values: Values, positionals: string[] } {
-  const options = FLAGS[name]
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: name === 'ingest' }) as { values: Values, positionals: string[] }
-  } catch (error) {
-    // parseArgs quotes the offending flag in every message it throws.
-    const flag = (/'([^']+)'/.exec((error as Error).message) as RegExpExecArray)[1]
-    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new FST_TELEMETRY_COLLECTOR_UNKNOWN_FLAG(flag, Object.keys(options).map(f => `--${f}`).join(', '))
-    throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(flag, name === 'ingest' ? 'given a value' : 'a flag with a value (no positional arguments)', JSON.stringify(argv))
-  }
-}
-
-function required (values: Values, flag: string): string {
-  const value = values[flag]
-  if (value === undefined || value === '') throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, 'given', 'nothing')
-  return value
-}
-
-function integer (values: Values, flag: string, min: number): number {
-  const text = required(values, flag)
-  const n = Number(text)
-  if (!/^\d+$/.test(text) || n < min || !Number.isSafeInteger(n)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, `an integer >= ${min}`, JSON.stringify(text))
-  return n
-}
-
-/** A size DuckDB's memory_limit takes: a number and a unit. */
-const MEMORY_SIZE = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i
-
-function progressLine (p: IngestProgress): string {
-  if (p.phase === 'update') return `ingest: ${p.events} new events loaded; updating the derived tables\n`
-  return `ingest: ${p.filesRead}/${p.files} files, ${p.lines} lines, ${p.events} new events, ${p.rate.toFixed(1)} MB/s\n`
-}
-
-async function runIngest (values: Values, positionals: string[], io: Io): Promise<void> {
-  if (positionals.length === 0) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('<dir>', 'at least one data directory', 'none')
-  const memoryLimit = values['memory-limit']
-  if (memoryLimit !== undefined && !MEMORY_SIZE.test(memoryLimit)) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--memory-limit', 'a size such as 512MB or 2GB', JSON.stringify(memoryLimit))
-  const summary = await ingest(positionals, required(values, 'db'), { memoryLimit, onProgress: p => io.err.write(progressLine(p)) })
+async function runIngest ({ values, positionals, progress }: Args, io: Io): Promise<undefined> {
+  let step = progress('ingest: reading')
+  const summary = await ingest(positionals, values.db as string, {
+    memoryLimit: values['memory-limit'] as string | undefined,
+    onProgress: p => {
+      const read = `${p.filesRead}/${p.files} files, ${p.lines} lines, ${p.events} new events, ${p.rate.toFixed(1)} MB/s`
+      if (p.phase === 'load') {
+        step.update(read)
+      } else {
+        step.done(read)
+        step = progress('ingest: updating the derived tables')
+        step.update(`from ${p.events} new events`)
+      }
+    }
+  })
+  step.done(`${summary.updateSeconds.toFixed(1)} s`)
   for (const skipped of summary.skipped) io.err.write(`ingest: skipped ${skipped.file} at byte ${skipped.offset}: ${skipped.reason}\n`)
   io.out.write(`${summary.events} new events (${summary.duplicates} duplicates, ${summary.skipped.length} skipped) from ${summary.files} files in ${summary.seconds.toFixed(1)} s (${summary.updateSeconds.toFixed(1)} s of it updating the derived tables); ${summary.reports} complete reports from ${summary.installations} installations\n`)
 }
 
-async function runExport (values: Values, positionals: string[], io: Io): Promise<void> {
-  const files = await exportParquet(required(values, 'db'), required(values, 'parquet'))
-  io.out.write(files.join('\n') + '\n')
-}
-
-/** `--flag <endpoint>=<factor>`, repeatable: a simulated endpoint and a positive multiplier. */
-function factors (values: Values, flag: string): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const text of (values[flag] as string[] | undefined) ?? []) {
-    const [, endpoint, factor] = /^(.*)=(.*)$/.exec(text) ?? []
-    if (!ENDPOINTS.includes(endpoint) || !(Number(factor) > 0)) {
-      throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG(`--${flag}`, `<endpoint>=<factor> with one of ${ENDPOINTS.join(' ')} and a factor > 0`, JSON.stringify(text))
-    }
-    out[endpoint] = Number(factor)
-  }
-  return out
-}
-
-async function runSimulate (values: Values, positionals: string[], io: Io): Promise<void> {
-  const version = values['schema-version'] ?? '2'
-  if (version !== '1' && version !== '2') throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--schema-version', '1 or 2', JSON.stringify(version))
-  const start = values.start ?? '2026-01-01'
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(`${start}T00:00:00Z`))) throw new FST_TELEMETRY_COLLECTOR_INVALID_FLAG('--start', 'a date YYYY-MM-DD', JSON.stringify(start))
-  const summary = await simulate({
-    installations: integer(values, 'installations', 1),
-    days: integer(values, 'days', 1),
-    out: required(values, 'out'),
-    seed: values.seed === undefined ? 1 : integer(values, 'seed', 0),
-    start,
-    schemaVersion: Number(version) as 1 | 2,
-    slower: factors(values, 'slower'),
-    errors: factors(values, 'errors'),
-    versionEffects: values['no-version-effects'] === undefined
+async function runReport ({ values }: Args, io: Io): Promise<undefined> {
+  const result = await buildReport(values.db as string, values.out as string, {
+    minInstallations: values['min-installations'] as number | undefined,
+    title: values.title as string | undefined,
+    days: values.days as number | undefined
   })
-  io.out.write(`${summary.events} events (${(summary.bytes / 1e6).toFixed(1)} MB uncompressed) in ${summary.files} files; ${summary.requests} requests delivered\n`)
-}
-
-async function runReport (values: Values, positionals: string[], io: Io): Promise<void> {
-  const minInstallations = values['min-installations'] === undefined ? 5 : integer(values, 'min-installations', 1)
-  const days = values.days === undefined ? undefined : integer(values, 'days', 1)
-  const result = await buildReport(required(values, 'db'), required(values, 'out'), { minInstallations, title: values.title, days })
   io.out.write([...result.summary, result.htmlPath].join('\n') + '\n')
 }
 
-const COMMANDS: Record<string, (values: Values, positionals: string[], io: Io) => Promise<void>> = {
-  ingest: runIngest, report: runReport, export: runExport, simulate: runSimulate
+async function runExport ({ values }: Args, io: Io): Promise<undefined> {
+  const files = await exportParquet(values.db as string, values.parquet as string)
+  io.out.write(files.join('\n') + '\n')
 }
 
-/** Runs `ingest`, `report`, `export` or `simulate`; 0 on success, 2 (with the usage) for a bad command line, 1 when the work failed. */
-export async function runAnalysisCommand (name: string, argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
-  if (!(name in FLAGS)) {
-    io.err.write(`unknown command "${name}"\n${USAGE}`)
-    return 2
+/** `<endpoint>=<factor>`: a simulated endpoint and a positive multiplier. */
+const FACTOR: Kind<[string, number]> = {
+  expected: `<endpoint>=<factor> with one of ${ENDPOINTS.join(' ')} and a factor > 0`,
+  parse: text => {
+    const [, endpoint, factor] = /^(.*)=(.*)$/.exec(text) ?? []
+    return ENDPOINTS.includes(endpoint) && Number(factor) > 0 ? [endpoint, Number(factor)] : undefined
   }
-  try {
-    const { values, positionals } = parse(name, argv)
-    await COMMANDS[name](values, positionals, io)
-    return 0
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? ''
-    io.err.write(`${(error as Error).message}\n`)
-    if (code.startsWith('FST_TELEMETRY_COLLECTOR_')) {
-      io.err.write(USAGE)
-      return 2
-    }
-    return 1
+}
+
+function factors (given: unknown): Record<string, number> {
+  return Object.fromEntries((given ?? []) as Array<[string, number]>)
+}
+
+async function runSimulate ({ values, progress }: Args, io: Io): Promise<undefined> {
+  const step = progress('simulate')
+  const summary = await simulate({
+    installations: values.installations as number,
+    days: values.days as number,
+    out: values.out as string,
+    seed: values.seed as number | undefined,
+    start: values.start as string | undefined,
+    schemaVersion: values['schema-version'] === undefined ? undefined : Number(values['schema-version']) as 1 | 2,
+    slower: factors(values.slower),
+    errors: factors(values.errors),
+    versionEffects: values['no-version-effects'] !== true,
+    onProgress: ({ day, days, events }) => step.update(`day ${day} of ${days}, ${events} events`)
+  })
+  step.done(`${summary.events} events`)
+  io.out.write(`${summary.events} events (${(summary.bytes / 1e6).toFixed(1)} MB uncompressed) in ${summary.files} files; ${summary.requests} requests delivered\n`)
+}
+
+/** The analysis commands, each declared once: the CLI's parsing, usage errors and help come from these entries. */
+export const ANALYSIS_COMMANDS: Record<string, Command> = {
+  ingest: {
+    summary: 'load every stored event under the directories into a DuckDB database (created when missing), incrementally',
+    positionals: { name: '<dir>...', help: 'one or more data directories (a receiver\'s --data or a Segment S3 sync)', min: 1 },
+    flags: {
+      db: { ...DB, help: 'the fleet database' },
+      'memory-limit': { value: '<size>', kind: matching(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GB'), default: '80 % of RAM', help: 'DuckDB\'s memory limit; past it DuckDB spills to disk' },
+      quiet: QUIET
+    },
+    run: runIngest
+  },
+  report: {
+    summary: 'write the static stats page (index.html) and stats.json into a folder',
+    flags: {
+      db: { ...DB, help: 'the database ingest wrote, opened read-only' },
+      out: { value: '<dir>', required: true, help: 'the folder to write' },
+      'min-installations': { value: '<k>', kind: integer(1), default: '5', help: 'the privacy floor: no figure from fewer than k installations' },
+      title: { value: '<project name>', kind: { expected: `a name of 1 to ${MAX_TITLE} characters without control characters`, parse: title => isTitle(title) ? title : undefined }, help: 'the page\'s title: whose fleet it shows' },
+      days: { value: '<n>', kind: integer(1), default: 'every day', help: 'the window: the last n days of data, the release comparison included' }
+    },
+    run: runReport
+  },
+  export: {
+    summary: 'write the roll-ups as Parquet files, one per table (not for publishing)',
+    flags: {
+      parquet: { value: '<dir>', required: true, help: 'the folder to write' },
+      db: { ...DB, help: 'the database ingest wrote, opened read-only' }
+    },
+    run: runExport
+  },
+  simulate: {
+    summary: 'write a seeded, simulated fleet in Segment\'s S3 layout, to try the analysis on',
+    flags: {
+      installations: { value: '<n>', required: true, kind: integer(1), help: 'installations' },
+      days: { value: '<d>', required: true, kind: integer(1), help: 'days' },
+      out: { value: '<dir>', required: true, help: 'the data directory to write' },
+      seed: { value: '<s>', kind: integer(0), default: '1', help: 'seed of the random choices' },
+      start: { value: '<YYYY-MM-DD>', kind: { expected: 'a date YYYY-MM-DD', parse: day => /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ? day : undefined }, default: '2026-01-01', help: 'the first day' },
+      'schema-version': { value: '<1|2>', kind: oneOf(['1', '2']), default: '2', help: 'the plugin\'s event format to write' },
+      slower: { value: '<endpoint>=<factor>', kind: FACTOR, multiple: true, help: 'multiply the latency of an endpoint on the newest version' },
+      errors: { value: '<endpoint>=<factor>', kind: FACTOR, multiple: true, help: 'multiply the 5xx rate of an endpoint on the newest version' },
+      'no-version-effects': { help: 'every version alike but for --slower and --errors' },
+      quiet: QUIET
+    },
+    run: runSimulate
   }
+}
+
+/** Runs `ingest`, `report`, `export` or `simulate` as the command line does (exit code 0, 1 or 2). */
+export async function runAnalysisCommand (name: string, argv: string[], io: Pick<Io, 'out' | 'err'> & Partial<Io>): Promise<number> {
+  return await runCommand(name, ANALYSIS_COMMANDS[name], argv, { env: {}, stopped: new Promise(() => {}), ...io })
 }

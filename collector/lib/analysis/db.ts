@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { FST_TELEMETRY_COLLECTOR_DATABASE_MODEL, FST_TELEMETRY_COLLECTOR_NO_DATABASE } from '../errors'
+import { FST_TELEMETRY_COLLECTOR_DATABASE, FST_TELEMETRY_COLLECTOR_DATABASE_MODEL, FST_TELEMETRY_COLLECTOR_NO_DATABASE } from '../errors'
 import { MODEL_VERSION, SCHEMA } from './model'
 
 export interface Database {
@@ -28,7 +28,7 @@ export async function openDatabase (path: string, { readOnly = false, memoryLimi
   const instance = await DuckDBInstance.create(path, {
     ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
     ...(memoryLimit === undefined ? {} : { memory_limit: memoryLimit })
-  })
+  }).catch((error: Error) => { throw new FST_TELEMETRY_COLLECTOR_DATABASE(path, cause(error.message)) })
   const connection = await instance.connect()
   const close = (): void => {
     connection.closeSync()
@@ -42,6 +42,14 @@ export async function openDatabase (path: string, { readOnly = false, memoryLimi
     throw error
   }
   return { instance, connection, close }
+}
+
+/** DuckDB's reason in words, without its "IO Error:" prefix and the path it repeats. */
+function cause (message: string): string {
+  const pid = /Conflicting lock is held in .* \(PID (\d+)\)/.exec(message)?.[1]
+  if (pid !== undefined) return `process ${pid} has it open (one process at a time: run ingest, report and export one after another)`
+  if (message.includes('not a valid DuckDB database file')) return 'the file is not a DuckDB database'
+  return message.replace(/^[\w ]*Error: /, '').replace(/^Cannot open file "[^"]*": /, '')
 }
 
 /** Throws when the database at `path` holds tables of another model version than this collector's (none yet is fine). */

@@ -1,14 +1,14 @@
-import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { ensureDir } from '../storage/layout'
 import { openDatabase } from './db'
 import { copyToParquet, ROLLUPS } from './model'
 
-/** Writes each roll-up table as `<outDir>/<table>.parquet` (what Athena, Trino, Spark or ClickHouse read); returns the paths. */
+/** Writes each roll-up table of the database (opened read-only: never created) as `<outDir>/<table>.parquet` (what Athena, Trino, Spark or ClickHouse read); returns the paths. */
 export async function exportParquet (dbPath: string, outDir: string): Promise<string[]> {
   const dir = resolve(outDir)
-  await mkdir(dir, { recursive: true })
-  const db = await openDatabase(dbPath)
+  const db = await openDatabase(dbPath, { readOnly: true })
   try {
+    await ensureDir(dir)
     const written: string[] = []
     for (const table of ROLLUPS) {
       const file = join(dir, `${table}.parquet`)

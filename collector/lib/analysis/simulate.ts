@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { dayDir } from '../storage/layout'
+import { dayDir, ensureDir } from '../storage/layout'
 
 export interface SimulateOptions {
   installations: number
@@ -14,6 +14,8 @@ export interface SimulateOptions {
   /** Event format (default 2: an endpoint's methods may be spread over the parts of a report). */
   schemaVersion?: 1 | 2
   sourceId?: string
+  /** Called after each day written. */
+  onProgress?(progress: { day: number, days: number, events: number }): void
   /** Latency multipliers on the newest version simulated, per endpoint (all its methods): `{ '/books': 1.6 }`. */
   slower?: { [endpoint: string]: number }
   /** 5xx rate multipliers on the newest version simulated, per endpoint. */
@@ -155,7 +157,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
   for (let day = 0; day < days; day++) {
     const dayMs = startMs + day * DAY_MS
     const dir = dayDir(out, sourceId, dayMs)
-    await mkdir(dir, { recursive: true })
+    await ensureDir(dir)
     const handle = await open(join(dir, `simulated-${seed}.gz`), 'a')
     summary.files++
     const writer = new MemberWriter(handle, summary)
@@ -221,6 +223,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
       }
     }
     await writer.close()
+    options.onProgress?.({ day: day + 1, days, events: summary.events })
   }
   summary.requests = instances.reduce((n, instance) => n + instance.delivered, 0)
   return summary

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { mkdir, open, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 
 const DAY_MS = 86_400_000
 
@@ -51,14 +51,29 @@ export async function syncDir (dir: string): Promise<void> {
   }
 }
 
-/** Creates `dir` and its missing parents, syncing the parent of each one created. */
-export async function ensureDir (dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true })
-  if (first === undefined) return
-  const created = relative(dirname(first), dir).split(sep)
-  let at = dirname(first)
-  for (const name of created) {
-    await syncDir(at)
-    at = join(at, name)
+/** Creates `dir`; false when it is a directory already. */
+async function created (dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && (await stat(dir)).isDirectory()) return false
+    throw error
   }
+}
+
+/**
+ * Creates `dir` and its missing parents, syncing the parent of each one created. Not `mkdir(dir, { recursive: true })`:
+ * where a parent exists but refuses new entries with ENOENT (`/proc`), Node retries that forever at half a core.
+ */
+export async function ensureDir (dir: string): Promise<void> {
+  try {
+    if (!await created(dir)) return
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    await ensureDir(dirname(dir))
+    // A second ENOENT, the parent being there, is final; another process creating it meanwhile is fine.
+    await created(dir)
+  }
+  await syncDir(dirname(dir))
 }

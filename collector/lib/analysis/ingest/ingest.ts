@@ -71,6 +71,8 @@ async function count (connection: DuckDBConnection, sql: string): Promise<number
 export async function ingest (dirs: string[], dbPath: string, options: IngestOptions = {}): Promise<IngestSummary> {
   const started = process.hrtime.bigint()
   const chunkBytes = options.chunkBytes ?? 128 * 1024 * 1024
+  // Listed first: a directory that is missing or unreadable fails the run before a database is created.
+  const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
   const db = await openDatabase(dbPath, { memoryLimit: options.memoryLimit })
   const loader = await db.instance.connect()
   let nextRid = await count(db.connection, NEXT_RID)
@@ -83,7 +85,6 @@ export async function ingest (dirs: string[], dbPath: string, options: IngestOpt
   }
   let loading = Promise.resolve()
   const skipped: TornMember[] = []
-  const files = (await Promise.all(dirs.map(dir => listFiles(dir)))).flat()
   const progress: IngestProgress = { files: files.length, filesRead: 0, lines: 0, bytes: 0, events: 0, rate: 0, phase: 'load' }
   /** Files read into the stage since the last load, with the offset reached. */
   let touched = new Map<string, Pending>()

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { FST_TELEMETRY_COLLECTOR_DAYS, FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS, FST_TELEMETRY_COLLECTOR_TITLE } from '../../errors'
+import { ensureDir } from '../../storage/layout'
 import { openDatabase } from '../db'
 import { renderHtml } from './html'
 import { buildStats } from './stats'
@@ -14,7 +15,12 @@ export interface ReportOptions {
   /** Only the last `days` UTC days up to the newest one with activity, the release comparison included (default: all). */
   days?: number
 }
-const MAX_TITLE = 100
+export const MAX_TITLE = 100
+
+/** A title the page can show: not blank, at most MAX_TITLE characters, no control characters. */
+export function isTitle (title: string): boolean {
+  return title.trim() !== '' && title.length <= MAX_TITLE && !/\p{Cc}/u.test(title)
+}
 
 export interface ReportResult { statsPath: string, htmlPath: string, summary: string[] }
 
@@ -23,7 +29,7 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
   const k = options.minInstallations ?? 5
   if (!Number.isInteger(k) || k < 1) throw new FST_TELEMETRY_COLLECTOR_MIN_INSTALLATIONS(JSON.stringify(k))
   const { title, days } = options
-  if (title !== undefined && (title.trim() === '' || title.length > MAX_TITLE || /\p{Cc}/u.test(title))) throw new FST_TELEMETRY_COLLECTOR_TITLE(MAX_TITLE, JSON.stringify(title))
+  if (title !== undefined && !isTitle(title)) throw new FST_TELEMETRY_COLLECTOR_TITLE(MAX_TITLE, JSON.stringify(title))
   if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new FST_TELEMETRY_COLLECTOR_DAYS(JSON.stringify(days))
   const db = await openDatabase(dbPath, { readOnly: true })
   let stats: Stats
@@ -32,7 +38,7 @@ export async function buildReport (dbPath: string, outDir: string, options: Repo
   } finally {
     db.close()
   }
-  mkdirSync(outDir, { recursive: true })
+  await ensureDir(resolve(outDir))
   const statsPath = resolve(join(outDir, 'stats.json'))
   const htmlPath = resolve(join(outDir, 'index.html'))
   writeFileSync(statsPath, JSON.stringify(stats, null, 2) + '\n')
