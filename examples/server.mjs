@@ -52,6 +52,8 @@ export async function buildServer ({ telemetry, healthToken, logger = false }) {
     version: '1.4.2',
     hash: '3f9c2ab',
     buildTime: '2026-01-15T09:30:00Z',
+    // Which storage backend and how many orders: literals only, so nothing about the shop's data can leave.
+    features: { facts: { storage: ['memory', 'postgres'] }, counters: ['orders.created'] },
     health: {
       metrics: true,
       onRequest: async (request, reply) => {
@@ -60,6 +62,8 @@ export async function buildServer ({ telemetry, healthToken, logger = false }) {
     },
     ...telemetry
   })
+  app.telemetry.fact('storage', 'memory')
+  const ordersCreated = app.telemetry.counter('orders.created')
 
   app.get('/', async () => ({ name: 'bookshop', books: '/books', orders: '/orders' }))
   app.get('/books', async () => BOOKS.map(({ isbn, title }) => ({ isbn, title })))
@@ -75,6 +79,7 @@ export async function buildServer ({ telemetry, healthToken, logger = false }) {
     if (book === undefined) return reply.code(422).send({ error: 'no such book' })
     const order = { id: String(orders.size + 1), isbn: book.isbn, quantity: request.body.quantity, total: book.price * request.body.quantity }
     orders.set(order.id, order)
+    ordersCreated.inc()
     return reply.code(201).send(order)
   })
   app.get('/orders/:orderId', async (request, reply) => {

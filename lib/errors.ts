@@ -42,3 +42,14 @@ export const FST_TELEMETRY_INVALID_REPORT = createError<'FST_TELEMETRY_INVALID_R
   400,
   TypeError
 )
+
+/**
+ * `fastify.telemetry.fact()` or `counter()` named something the `features` option does not declare. Thrown whether
+ * telemetry is on or off, so that a typo shows up in development.
+ */
+export const FST_TELEMETRY_UNKNOWN_FEATURE = createError<'FST_TELEMETRY_UNKNOWN_FEATURE', [string, string, string]>(
+  'FST_TELEMETRY_UNKNOWN_FEATURE',
+  'fastify-anonymous-telemetry: unknown %s "%s"; the features option declares: %s',
+  500,
+  TypeError
+)

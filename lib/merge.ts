@@ -1,7 +1,6 @@
 import type { ReportedMethod } from './anonymizer'
 import type { MetricsRecord, PathRecord } from './counters'
 import { FST_TELEMETRY_INVALID_REPORT } from './errors'
-import type { MemoryRecord } from './memory'
 import type { MethodRecords, TelemetryProperties, TelemetrySnapshot } from './report'
 
 const METRICS_FIELDS = ['requests', 'responses', 'aborted', 'latency', 'size', 'status'] as const
@@ -20,7 +19,7 @@ function putOnce<T> (records: Record<string, T>, key: string, record: T, where: 
  *
  * 1. Group events by `reportId`; wait until `parts` distinct `part` numbers (1..`parts`) have arrived.
  * 2. Start from part 1 without `reportId`, `part`, `parts`, `methods`, `paths`: `instanceId`, `schemaVersion`,
- *    `uptime`, the totals (`requests` … `status`) and `memory`.
+ *    `uptime`, the totals (`requests` … `status`), `memory`, `facts` and `features`.
  * 3. `methods`: the union of every part's `methods` (each method is in exactly one part).
  * 4. `paths`: for each endpoint, the union over every part of its entry's `methods`, plus the totals (the six
  *    metrics fields) from the one part whose entry has them.
@@ -33,8 +32,9 @@ export function mergeReport (parts: readonly TelemetryProperties[]): TelemetrySn
     properties.parts !== ordered.length)) {
     throw new FST_TELEMETRY_INVALID_REPORT(`expected parts 1..${count} of report ${reportId}, once each`)
   }
-  if (head.memory === undefined || METRICS_FIELDS.some(field => head[field] === undefined)) {
-    throw new FST_TELEMETRY_INVALID_REPORT('part 1 lacks the report totals or memory')
+  if (head.memory === undefined || head.facts === undefined || head.features === undefined ||
+    METRICS_FIELDS.some(field => head[field] === undefined)) {
+    throw new FST_TELEMETRY_INVALID_REPORT('part 1 lacks the report totals, memory, facts or features')
   }
   const methods: MethodRecords = {}
   const paths: Record<string, Partial<PathRecord>> = {}
@@ -58,5 +58,5 @@ export function mergeReport (parts: readonly TelemetryProperties[]): TelemetrySn
     const { methods: pathMethods, ...totals } = path as PathRecord
     complete[endpoint] = { ...totals, methods: pathMethods }
   }
-  return { ...(head as TelemetrySnapshot), memory: head.memory as MemoryRecord, methods, paths: complete }
+  return { ...(head as TelemetrySnapshot), methods, paths: complete }
 }

@@ -1,5 +1,6 @@
 import type { FastifySchema, LogLevel, onRequestHookHandler } from 'fastify'
 import { FST_TELEMETRY_INVALID_OPTION, FST_TELEMETRY_MISSING_OPTION, FST_TELEMETRY_UNKNOWN_OPTION } from './errors'
+import { FEATURE_LIMITS, OTHER_VALUE, type FeatureOptions, type ResolvedFeatures } from './features'
 
 /** Options of the optional health route. */
 export interface HealthOptions {
@@ -55,6 +56,8 @@ export interface TelemetryOptions {
   health?: boolean | HealthOptions
   /** Log every event through `fastify.log` instead of sending it. Default `false`. `TELEMETRY_DRY_RUN` forces it on. */
   dryRun?: boolean
+  /** Allow-listed feature facts and counters, set with `fastify.telemetry.fact()` and `counter()`. Default none. */
+  features?: FeatureOptions
 }
 
 export interface ResolvedHealth {
@@ -90,6 +93,7 @@ export interface ResolvedOptions {
   keepAliveInterval: number
   flushTimeout: number
   health: ResolvedHealth | null
+  features: ResolvedFeatures
   /** The register options `logLevel` and `logSerializers`, for the plugin's own logger. */
   log: { level?: LogLevel, serializers?: Record<string, (value: any) => unknown> }
 }
@@ -112,7 +116,7 @@ const FASTIFY_REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
 
 const KNOWN_OPTIONS: ReadonlyArray<keyof TelemetryOptions> = [
   'writeKey', 'issuerUrl', 'endpoints', 'hashKey', 'enabled', 'host', 'path', 'version', 'hash', 'buildTime',
-  'identifyAfter', 'reportInterval', 'keepAliveInterval', 'flushTimeout', 'health', 'dryRun'
+  'identifyAfter', 'reportInterval', 'keepAliveInterval', 'flushTimeout', 'health', 'dryRun', 'features'
 ]
 const HEALTH_OPTIONS: ReadonlyArray<keyof HealthOptions> = ['url', 'metrics', 'onRequest', 'logLevel', 'schema']
 
@@ -206,6 +210,46 @@ function endpointList (value: unknown): string[] | undefined {
     endpoints.add(entry.length > 1 && entry.endsWith('/') ? entry.slice(0, -1) : entry)
   }
   return [...endpoints].sort()
+}
+
+const FEATURE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/
+const FEATURE_NAME_TEXT = 'of lowercase letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters'
+
+/** Sorted, deduplicated names, each a literal that may travel in events; `expected` describes the whole. */
+function featureNames (name: string, value: unknown, expected: string, fewest: number, most: number): string[] {
+  if (!Array.isArray(value)) invalid(name, expected, value)
+  const names = new Set<string>()
+  for (const entry of value as unknown[]) {
+    if (typeof entry !== 'string' || !FEATURE_NAME.test(entry)) invalid(name, expected, entry)
+    names.add(entry)
+  }
+  if (names.size < fewest || names.size > most) invalid(name, expected, value)
+  return [...names].sort()
+}
+
+/** `features`: the facts and counters the app may set, each name and value a bounded literal. */
+function featureOptions (value: unknown): ResolvedFeatures {
+  if (value === undefined) return { facts: new Map(), counters: [] }
+  if (!isPlainObject(value)) invalid('features', 'an object { facts, counters }', value)
+  checkKeys('features', value, ['facts', 'counters'])
+  const { facts = {}, counters = [] } = value as FeatureOptions
+  const factsExpected = `an object of at most ${FEATURE_LIMITS.facts} fact names ${FEATURE_NAME_TEXT}, each with its array of values`
+  if (!isPlainObject(facts)) invalid('features.facts', factsExpected, facts)
+  const names = featureNames('features.facts', Object.keys(facts), factsExpected, 0, FEATURE_LIMITS.facts)
+  const resolved = new Map<string, ReadonlySet<string>>()
+  for (const name of names) {
+    const option = `features.facts.${name}`
+    const values = featureNames(option, facts[name],
+      `an array of 1 to ${FEATURE_LIMITS.values} values ${FEATURE_NAME_TEXT}, not "${OTHER_VALUE}" (reported for any value not listed)`,
+      1, FEATURE_LIMITS.values)
+    if (values.includes(OTHER_VALUE)) invalid(option, `a list without "${OTHER_VALUE}", which is reported for any value not listed`, OTHER_VALUE)
+    resolved.set(name, new Set(values))
+  }
+  return {
+    facts: resolved,
+    counters: featureNames('features.counters', counters,
+      `an array of at most ${FEATURE_LIMITS.counters} counter names ${FEATURE_NAME_TEXT}`, 0, FEATURE_LIMITS.counters)
+  }
 }
 
 function logLevel (name: string, value: unknown): LogLevel | undefined {
@@ -307,6 +351,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv = process
     keepAliveInterval: milliseconds('keepAliveInterval', opts.keepAliveInterval, DEFAULTS.keepAliveInterval),
     flushTimeout: milliseconds('flushTimeout', opts.flushTimeout, DEFAULTS.flushTimeout),
     health: healthOptions(opts.health, opts.prefix, logLevel('logLevel', opts.logLevel)),
+    features: featureOptions(opts.features),
     log: loggerOptions(logLevel('logLevel', opts.logLevel), logSerializers(opts.logSerializers))
   }
 

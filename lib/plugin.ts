@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { WireBatch } from './dry-run'
 import { FST_TELEMETRY_ALREADY_REGISTERED } from './errors'
+import { Features, type FeatureCounter } from './features'
 import { registerHealthRoute } from './health'
 import { announce, operatorLog } from './notice'
 import { resolveOptions, type TelemetryOptions } from './options'
@@ -26,6 +27,16 @@ export interface TelemetryDecorator {
   /** The `telemetry` event properties that would be sent now (before splitting), or `null` while off. */
   snapshot (): TelemetrySnapshot | null
   /**
+   * Sets this instance's value of a fact declared in the `features` option; a value not on its list is reported as
+   * `other`. Throws `FST_TELEMETRY_UNKNOWN_FEATURE` for an undeclared name, on or off; does nothing else while off.
+   */
+  fact (name: string, value: string): void
+  /**
+   * The counter of a feature declared in the `features` option: get it once, then `inc()` it wherever the feature is
+   * used. Throws `FST_TELEMETRY_UNKNOWN_FEATURE` for an undeclared name, on or off; its `inc()` does nothing while off.
+   */
+  counter (name: string): FeatureCounter
+  /**
    * The exact request bodies a report sent now would post, one per part of the report, as dry run builds them
    * (`batch`, `writeKey` redacted, `sentAt`), for an app's own admin route. An empty array while off: nothing would
    * be sent. Loads nothing: neither the Segment SDK nor undici.
@@ -43,16 +54,21 @@ declare module 'fastify' {
   }
 }
 
-const OFF: TelemetryDecorator = Object.freeze({
-  enabled: false,
-  dryRun: false,
-  clusterId: null,
-  instanceId: null,
-  endpoints: Object.freeze([]),
-  pending: 0,
-  snapshot: () => null,
-  preview: () => []
-})
+/** `fastify.telemetry` while off: only the feature calls differ between registrations, by the names declared. */
+function offDecorator (features: Features): TelemetryDecorator {
+  return Object.freeze({
+    enabled: false,
+    dryRun: false,
+    clusterId: null,
+    instanceId: null,
+    endpoints: Object.freeze([]),
+    pending: 0,
+    snapshot: () => null,
+    fact: (name: string, value: string) => features.fact(name, value),
+    counter: (name: string) => features.counter(name),
+    preview: () => []
+  })
+}
 
 /**
  * Servers the plugin is registered on. A second registration, in the same context or any other, would count every
@@ -71,7 +87,7 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   if (!options.enabled) {
     // Off means off: no hooks, no timers, no client, no socket.
     log.info(`fastify-anonymous-telemetry: telemetry is off (${options.disabledBy}); nothing is collected or sent`)
-    fastify.decorate('telemetry', OFF)
+    fastify.decorate('telemetry', offDecorator(new Features(options.features, false)))
     if (options.health !== null) registerHealthRoute(fastify, options.health, null)
     return
   }
@@ -79,7 +95,8 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
   const clusterId = clusterIdOf(options.issuerUrl, options.hashKey)
   const instanceId = randomUUID()
   const recorder = new Recorder(options.endpoints)
-  const reporter = new Reporter({ options, clusterId, instanceId, log, endpoints: recorder.endpoints })
+  const features = new Features(options.features, true)
+  const reporter = new Reporter({ options, clusterId, instanceId, log, endpoints: recorder.endpoints, features })
   const listEndpoints = (): string[] => options.endpoints ?? [...recorder.endpoints.keys()].sort()
 
   // Not needed for correctness (a context registered earlier never gets this default, and the recorder reads
@@ -115,6 +132,8 @@ export async function telemetry (fastify: FastifyInstance, opts: TelemetryOption
     get endpoints () { return listEndpoints() },
     get pending () { return reporter.pending },
     snapshot: () => reporter.snapshot(),
+    fact: (name: string, value: string) => features.fact(name, value),
+    counter: (name: string) => features.counter(name),
     preview: () => reporter.preview()
   } satisfies TelemetryDecorator)
 

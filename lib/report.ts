@@ -2,14 +2,16 @@ import { createHash, createHmac, randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import type { ReportedMethod } from './anonymizer'
 import type { MetricsRecord, MetricsSnapshot } from './counters'
+import type { FeatureRecords } from './features'
 import type { MemoryRecord } from './memory'
 import type { BuildFacts } from './options'
 
 /**
  * Version of the event format, in every event. Raised whenever a field changes meaning or disappears. 2: a report's
- * parts may divide one endpoint's records between them, and top-level `methods` too (see `splitReport`).
+ * parts may divide one endpoint's records between them, and top-level `methods` too (see `splitReport`). 3: part 1
+ * carries the feature `facts` and `features` (counters).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** Event names, as they arrive at Segment. */
 export const EVENTS = { report: 'telemetry', keepAlive: 'keep-alive' } as const
@@ -64,7 +66,7 @@ export interface KeepAliveProperties {
 }
 
 /** What `fastify.telemetry.snapshot()` returns: one whole report, before splitting. */
-export interface TelemetrySnapshot extends MetricsSnapshot {
+export interface TelemetrySnapshot extends MetricsSnapshot, FeatureRecords {
   instanceId: string
   schemaVersion: number
   /** Whole seconds since the server became ready. */
@@ -96,6 +98,10 @@ export interface TelemetryProperties extends Partial<MetricsRecord> {
   paths: Record<string, PathPart>
   /** Part 1 only, with the report's totals. */
   memory?: MemoryRecord
+  /** Part 1 only: fact name -> the value last set (facts never set are left out). */
+  facts?: Record<string, string>
+  /** Part 1 only: counter name -> uses since the instance started. */
+  features?: Record<string, number>
   /** Shared by every part of one report. */
   reportId: string
   /** 1-based. */
@@ -144,7 +150,8 @@ const WIDEST_NUMBER = Number.MAX_SAFE_INTEGER
 /**
  * Turns a snapshot into `telemetry` event properties: as many parts as needed to keep each event under
  * `maxEventBytes` (Segment's 32 KB by default), losslessly. Every metrics record lands whole in exactly one
- * part, packed in order: part 1 holds the report's totals and `memory` and then as many records as fit, each
+ * part, packed in order: part 1 holds the report's totals, `memory`, `facts` and `features` (at most about 10 KB with every feature option at
+ * its limit) and then as many records as fit, each
  * further part as many as fit. A report that fits in one event is the snapshot itself plus `reportId`, `part` and
  * `parts`. The largest record possible (all 501 status codes, every counter at 2^53) is about 12 KB, so with the
  * default limit every part has room for at least one record; a record larger than a whole part (only with a tiny

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { summarize, type MethodCells } from './counters'
 import { DeliveryQueue, type DeliveryUnit } from './delivery'
 import { createDryRunSender, wireBatch, type WireBatch } from './dry-run'
+import type { Features } from './features'
 import { FailureKinds, describeFailure } from './failures'
 import { GcObserver, memoryRecord } from './memory'
 import type { Message, Sender, SenderContext } from './message'
@@ -19,6 +20,7 @@ export interface ReporterContext {
   instanceId: string
   log: FastifyBaseLogger
   endpoints: ReadonlyMap<string, MethodCells>
+  features: Features
 }
 
 /** Failure kinds already told at `warn` in this process (every app in it): later ones of a kind go to `debug`. */
@@ -76,7 +78,8 @@ export class Reporter {
       schemaVersion: SCHEMA_VERSION,
       uptime: this.readyAt === 0 ? 0 : Math.floor((performance.now() - this.readyAt) / 1000),
       ...summarize(this.ctx.endpoints),
-      memory: memoryRecord(this.gc)
+      memory: memoryRecord(this.gc),
+      ...this.ctx.features.records()
     }
   }
 

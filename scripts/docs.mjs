@@ -93,7 +93,8 @@ function typeOf (schema) {
   if (schema.const !== undefined) return code(JSON.stringify(schema.const))
   if (schema.type === 'array') return `array of ${schema.items.type} (${schema.minItems} entries)`
   if (schema.type === 'object' && schema.additionalProperties !== undefined && schema.properties === undefined) {
-    const key = schema.propertyNames.enum !== undefined ? 'method' : schema.propertyNames.pattern === '^/' ? 'endpoint' : 'status code'
+    const key = schema.propertyNames.title ??
+      (schema.propertyNames.enum !== undefined ? 'method' : schema.propertyNames.pattern === '^/' ? 'endpoint' : 'status code')
     return `map: ${key} → ${typeOf(schema.additionalProperties)}`
   }
   return schema.format === undefined ? schema.type : `${schema.type} (${schema.format})`

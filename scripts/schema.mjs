@@ -1,7 +1,7 @@
 // The JSON Schemas (draft 2020-12) of the three events, built from the plugin's own constants (histogram bounds,
 // method names, event names, format version), so they cannot drift from the code. `scripts/docs.mjs` writes them to
 // schema/ and renders docs/telemetry.md from their descriptions: each field's meaning is written once, here.
-import { EVENTS, LATENCY_BOUNDS_MS, METHODS, SCHEMA_VERSION, SIZE_BOUNDS_BYTES } from 'fastify-anonymous-telemetry'
+import { EVENTS, FEATURE_LIMITS, LATENCY_BOUNDS_MS, METHODS, SCHEMA_VERSION, SIZE_BOUNDS_BYTES } from 'fastify-anonymous-telemetry'
 
 const DIALECT = 'https://json-schema.org/draft/2020-12/schema'
 
@@ -149,8 +149,11 @@ function eventSchema (name, title, description, fields, extra = {}) {
   }
 }
 
-// Only part 1 of a report carries its totals and `memory`.
-const PART_ONE_ONLY = [...Object.keys(METRICS_PROPERTIES), 'memory']
+// Only part 1 of a report carries its totals, `memory` and the feature records.
+const PART_ONE_ONLY = [...Object.keys(METRICS_PROPERTIES), 'memory', 'facts', 'features']
+
+/** Fact and counter names and fact values: literals from the application's `features` option. */
+const FEATURE_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }
 
 /**
  * How a receiver puts a report back together (also `mergeReport` in the package). Written once, here: it is the
@@ -159,7 +162,7 @@ const PART_ONE_ONLY = [...Object.keys(METRICS_PROPERTIES), 'memory']
 export const MERGE_RULES = [
   'Group `telemetry` events by `reportId`; the report is complete when parts 1..`parts` have all arrived (each once).',
   'Part 1, and only part 1, carries the report\'s totals (`requests`, `responses`, `aborted`, `latency`, `size`, ' +
-    '`status`) and `memory`; `instanceId`, `schemaVersion` and `uptime` are the same in every part.',
+    '`status`), `memory`, `facts` and `features`; `instanceId`, `schemaVersion` and `uptime` are the same in every part.',
   '`methods` of the report: the union of every part\'s `methods`. Each method is in exactly one part.',
   '`paths` of the report: for each endpoint, its totals come from the one part whose entry has them, and its `methods` ' +
     'are the union of its entries\' `methods` over every part. Each (endpoint, method) record is in exactly one part.',
@@ -173,7 +176,7 @@ const telemetryProperties = {
     schemaVersion: FORMAT_VERSION,
     uptime: count('Whole seconds since the server became ready.'),
     reportId: uuid('Random UUID shared by every part of one report.'),
-    part: { type: 'integer', minimum: 1, description: 'Which part of the report this event is, from 1. Part 1 carries the totals and `memory`.' },
+    part: { type: 'integer', minimum: 1, description: 'Which part of the report this event is, from 1. Part 1 carries the totals, `memory`, `facts` and `features`.' },
     parts: {
       type: 'integer',
       minimum: 1,
@@ -191,7 +194,25 @@ const telemetryProperties = {
       propertyNames: { pattern: '^/' },
       additionalProperties: { $ref: '#/$defs/pathPart' }
     },
-    memory: { $ref: '#/$defs/memory', description: 'Memory and garbage collection of the process.' }
+    memory: { $ref: '#/$defs/memory', description: 'Memory and garbage collection of the process.' },
+    facts: {
+      type: 'object',
+      description: 'Fact name -> the value the application last set with `fastify.telemetry.fact()`. Names and values are ' +
+        'entries of the application\'s `features.facts` option; a value not on its fact\'s list is sent as `other`. Facts ' +
+        `never set are left out. At most ${FEATURE_LIMITS.facts} facts.`,
+      propertyNames: { ...FEATURE_NAME, title: 'fact' },
+      additionalProperties: FEATURE_NAME,
+      maxProperties: FEATURE_LIMITS.facts
+    },
+    features: {
+      type: 'object',
+      description: 'Counter name -> uses counted with `fastify.telemetry.counter(name).inc()` since the instance started ' +
+        '(cumulative, like the request counters). Names are the application\'s `features.counters` option, every one ' +
+        `present, unused ones at 0. At most ${FEATURE_LIMITS.counters} counters.`,
+      propertyNames: { ...FEATURE_NAME, title: 'counter' },
+      additionalProperties: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      maxProperties: FEATURE_LIMITS.counters
+    }
   }, PART_ONE_ONLY),
   if: { properties: { part: { const: 1 } } },
   then: { required: PART_ONE_ONLY },
@@ -223,7 +244,8 @@ export function buildSchemas () {
       }))),
     [EVENTS.report]: eventSchema(EVENTS.report, 'telemetry (report)',
       'Sent right after `identify`, then every `reportInterval` (15 min by default), and once more when the server closes: ' +
-      'request counts, latency and size histograms and status codes, for the whole server, per method and per endpoint, and memory.',
+      'request counts, latency and size histograms and status codes, for the whole server, per method and per endpoint, memory, ' +
+      'and the application\'s feature facts and counters.',
       envelope('track', EVENTS.report, 'properties', telemetryProperties),
       { $defs: METRICS_DEFS }),
     [EVENTS.keepAlive]: eventSchema(EVENTS.keepAlive, 'keep-alive',

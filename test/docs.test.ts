@@ -69,8 +69,8 @@ test('the example holds one real event of each kind, each valid against its sche
 
 test('every field of the example events has a row in docs/telemetry.md', async t => {
   const page = committed('docs', 'telemetry.md')
-  // Keys of these maps are data (status codes, methods, endpoints), not fields.
-  const maps = new Set(['status', 'methods', 'paths'])
+  // Keys of these maps are data (status codes, methods, endpoints, feature names), not fields.
+  const maps = new Set(['status', 'methods', 'paths', 'facts', 'features'])
   const fields = new Set<string>()
   const collect = (value: unknown, isMap = false): void => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return

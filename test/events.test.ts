@@ -78,7 +78,7 @@ test('a telemetry event carries exactly the documented properties', async t => {
   const [report] = await collector.waitForEvents('telemetry')
   const properties = report.properties as Properties
   t.strictSame(Object.keys(properties).sort(), [
-    ...METRICS_KEYS, 'instanceId', 'memory', 'methods', 'part', 'parts', 'paths', 'reportId', 'schemaVersion', 'uptime'
+    ...METRICS_KEYS, 'facts', 'features', 'instanceId', 'memory', 'methods', 'part', 'parts', 'paths', 'reportId', 'schemaVersion', 'uptime'
   ].sort())
   t.equal(properties.instanceId, app.telemetry.instanceId)
   t.equal(properties.schemaVersion, SCHEMA_VERSION)

@@ -66,7 +66,7 @@ async function healthWithClock (t: Test): Promise<{ app: FastifyInstance, clock:
   const gc = new GcObserver()
   let builds = 0
   const snapshot = (): TelemetrySnapshot => ({
-    instanceId: 'instance', schemaVersion: SCHEMA_VERSION, uptime: ++builds, ...summarize(new Map()), memory: memoryRecord(gc)
+    instanceId: 'instance', schemaVersion: SCHEMA_VERSION, uptime: ++builds, ...summarize(new Map()), memory: memoryRecord(gc), facts: {}, features: {}
   })
   registerHealthRoute(app, { url: '/health', metrics: true, onRequest: [], logLevel: undefined, schema: {} }, snapshot, () => clock.now)
   await app.ready()

@@ -62,7 +62,12 @@ const BAD_VALUES: Record<string, unknown[]> = {
   logLevel: ['loud', 30, null],
   logSerializers: ['x', null, { err: 'not a function' }],
   prefix: ['ops', '/o ps', null],
-  dryRun: NOT_A_BOOLEAN
+  dryRun: NOT_A_BOOLEAN,
+  features: ['facts', null, [], () => {}],
+  'features.facts': [null, ['storage'], { Storage: ['sql'] }, { '-x': ['a'] }, { ['f'.repeat(65)]: ['a'] },
+    Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`fact-${i}`, ['a']]))],
+  'features.counters': ['exports', null, { exports: 1 }, [1], [''], ['Exports'], ['ex port'], ['_x'], ['c'.repeat(65)],
+    Array.from({ length: 65 }, (_, i) => `counter-${i}`)]
 }
 
 for (const [name, values] of Object.entries(BAD_VALUES)) {
@@ -184,6 +189,7 @@ test('every optional setting has its documented default', async t => {
     keepAliveInterval: 300_000,
     flushTimeout: 5000,
     health: null,
+    features: { facts: new Map(), counters: [] },
     log: {}
   })
   t.equal(DEFAULTS.healthUrl, '/health')

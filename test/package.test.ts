@@ -56,7 +56,7 @@ test('the public constants and error classes are exported by name', async t => {
   for (const name of [
     'EVENTS', 'SCHEMA_VERSION', 'MAX_EVENT_BYTES', 'MAX_PENDING_REPORTS', 'METHODS', 'LATENCY_BOUNDS_MS', 'SIZE_BOUNDS_BYTES',
     'FST_TELEMETRY_INVALID_OPTION', 'FST_TELEMETRY_MISSING_OPTION', 'FST_TELEMETRY_UNKNOWN_OPTION', 'FST_TELEMETRY_ALREADY_REGISTERED',
-    'FST_TELEMETRY_INVALID_REPORT', 'splitReport', 'mergeReport'
+    'FST_TELEMETRY_INVALID_REPORT', 'FST_TELEMETRY_UNKNOWN_FEATURE', 'FEATURE_LIMITS', 'splitReport', 'mergeReport'
   ]) {
     t.not(plugin[name], undefined, name)
   }

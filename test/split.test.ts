@@ -8,7 +8,7 @@ import { MAX_TIMER_MS } from '../lib/options'
 import { ENVELOPE_BYTES, splitReport } from '../lib/report'
 import { buildApp } from './helpers/app'
 import { liveApp } from './helpers/live'
-import { MAX_BATCH_BYTES, bytes, segmentMessage, worstCell } from './helpers/split'
+import { MAX_BATCH_BYTES, NO_FEATURES, bytes, maximalFeatures, segmentMessage, worstCell } from './helpers/split'
 import { quietOptions, snapshotOf } from './helpers/snapshot'
 
 /** Far more endpoints than one 32 KB event can describe. */
@@ -50,14 +50,14 @@ async function bigSnapshot (): Promise<TelemetrySnapshot> {
 }
 
 /** A snapshot built by the plugin's own summary code from cells: `{ endpoint: { METHOD: cell } }`. */
-function snapshotFrom (cells: Record<string, Partial<Record<typeof METHODS[number], ReturnType<typeof worstCell>>>>, uptime = 900): TelemetrySnapshot {
+function snapshotFrom (cells: Record<string, Partial<Record<typeof METHODS[number], ReturnType<typeof worstCell>>>>, uptime = 900, features = NO_FEATURES): TelemetrySnapshot {
   const endpoints = new Map<string, MethodCells>()
   for (const [endpoint, methods] of Object.entries(cells)) {
     const row = createMethodCells()
     for (const [method, cell] of Object.entries(methods)) row[METHODS.indexOf(method as typeof METHODS[number])] = cell
     endpoints.set(endpoint, row)
   }
-  return { instanceId: randomUUID(), schemaVersion: SCHEMA_VERSION, uptime, ...summarize(endpoints), memory: memoryRecord(new GcObserver()) }
+  return { instanceId: randomUUID(), schemaVersion: SCHEMA_VERSION, uptime, ...summarize(endpoints), memory: memoryRecord(new GcObserver()), ...features }
 }
 
 test('a report too large for one event is split into parts that each stay under 32 KB', async t => {
@@ -127,6 +127,23 @@ test('the largest record possible (501 status codes, counters at 2^53, the longe
   for (const part of [first, ...rest]) t.ok(bytes(segmentMessage(part)) < MAX_EVENT_BYTES)
 })
 
+test('the largest feature records (32 facts, 64 counters, every name and value 64 characters) take about 10 KB of part 1, beside the largest records', async t => {
+  const features = maximalFeatures()
+  t.ok(bytes(features) < 10 * 1024, `facts and features: ${bytes(features)} bytes`)
+  const endpoints = Array.from({ length: 6 }, (_, i) => `/${String(i)}`.padEnd(200, 'e'))
+  const snapshot = snapshotFrom(Object.fromEntries(endpoints.map(endpoint =>
+    [endpoint, Object.fromEntries(METHODS.map(method => [method, worstCell(ALL_CODES)]))])), Number.MAX_SAFE_INTEGER, features)
+  const parts = splitReport(snapshot)
+  const fixed = bytes({ ...parts[0], methods: {}, paths: {} })
+  t.ok(fixed + ENVELOPE_BYTES < MAX_EVENT_BYTES, `part 1's fixed size with the largest totals and features: ${fixed} bytes`)
+  t.ok(parts.length > 6, `${parts.length} parts`)
+  for (const part of parts) t.ok(bytes(segmentMessage(part)) < MAX_EVENT_BYTES, `part ${part.part}: ${bytes(segmentMessage(part))} bytes`)
+  t.strictSame(parts[0].facts, features.facts, 'part 1 carries the facts')
+  t.strictSame(parts[0].features, features.features, 'and the counters')
+  t.ok(parts.slice(1).every(part => part.facts === undefined && part.features === undefined), 'no other part does')
+  t.strictSame(mergeReport(parts.reverse()), snapshot)
+})
+
 test('a record larger than a whole part (only with a tiny limit) still travels, alone in its part, rather than being dropped', async t => {
   const snapshot = snapshotFrom({ '/a': { GET: worstCell(ALL_CODES), POST: worstCell([200]) } })
   const parts = splitReport(snapshot, 4096)
@@ -171,7 +188,9 @@ test('mergeReport refuses parts that are not exactly the parts of one report, na
     ['one missing', parts.slice(1), /expected parts/],
     ['one twice', [...parts, second], /expected parts/],
     ['another report\'s', [...parts.slice(1), { ...other, parts: parts.length }], /expected parts/],
-    ['part 1 without memory', [{ ...first, memory: undefined }, ...parts.slice(1)], /totals or memory/],
+    ['part 1 without memory', [{ ...first, memory: undefined }, ...parts.slice(1)], /totals, memory, facts or features/],
+    ['part 1 without facts', [{ ...first, facts: undefined }, ...parts.slice(1)], /totals, memory, facts or features/],
+    ['part 1 without features', [{ ...first, features: undefined }, ...parts.slice(1)], /totals, memory, facts or features/],
     ['a method in two parts', [{ ...first, methods: { ...first.methods, ...second.methods, GET: first.methods.GET ?? second.methods.GET } }, ...parts.slice(1)], /in two parts/],
     ['an endpoint\'s totals in two parts', parts.map(part => ({ ...part, paths: { '/relay': { ...relayTotals, methods: part.paths['/relay']?.methods ?? {} } } })), /totals of \/relay are in two parts/],
     ['an endpoint without totals', parts.map(part => ({ ...part, paths: { '/relay': { methods: part.paths['/relay']?.methods ?? {} } } })), /totals of \/relay are in no part/]

@@ -3,7 +3,8 @@
 import Fastify from 'fastify'
 import t, { test } from 'tap'
 import fastifyTelemetry, {
-  mergeReport, splitReport, type TelemetryDecorator, type TelemetryOptions, type TelemetrySnapshot, type WireBatch, type WireEvent
+  mergeReport, splitReport, type FeatureCounter, type FeatureOptions, type TelemetryDecorator, type TelemetryOptions,
+  type TelemetrySnapshot, type WireBatch, type WireEvent
 } from '../lib/index'
 import { summarize } from '../lib/counters'
 import { GcObserver, memoryRecord } from '../lib/memory'
@@ -54,6 +55,27 @@ test('fastify.telemetry is typed by declaration merging, its ids as string | nul
   const snapshotType: Equal<ReturnType<typeof app.telemetry.snapshot>, TelemetrySnapshot | null> = true
   t.ok(clusterIdType && instanceIdType && snapshotType)
   t.equal(decorator.clusterId, null)
+})
+
+test('features are typed: fact(name, value), counter(name).inc(n?), and the option\'s shape', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false, features: { facts: { storage: ['sql'] as const }, counters: ['exports'] as const } })
+  const counterType: Equal<ReturnType<typeof app.telemetry.counter>, FeatureCounter> = true
+  const factType: Equal<typeof app.telemetry.fact, (name: string, value: string) => void> = true
+  app.telemetry.fact('storage', 'sql')
+  app.telemetry.counter('exports').inc()
+  app.telemetry.counter('exports').inc(2)
+  // @ts-expect-error a fact's value is a string (any other value is reported as other)
+  app.telemetry.fact('storage', 1)
+  // @ts-expect-error inc counts a number of uses
+  app.telemetry.counter('exports').inc('2')
+  // @ts-expect-error counters is a list of names
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { enabled: false, features: { counters: 'exports' } }), INVALID)
+  // @ts-expect-error a fact lists its values
+  await t.rejects(async () => await Fastify().register(fastifyTelemetry, { enabled: false, features: { facts: { storage: 'sql' } } }), INVALID)
+  const options: FeatureOptions = { facts: { storage: ['sql'] } }
+  t.ok(counterType && factType && options.facts !== undefined)
 })
 
 test('fastify.telemetry.preview() is typed by declaration merging: the bodies that would be posted, an array even while off', async t => {
@@ -113,7 +135,7 @@ test('health.logLevel takes only log level names, health.schema only an object',
 })
 
 test('mergeReport takes the parts splitReport makes and gives back a snapshot', async t => {
-  const merged = mergeReport(splitReport({ ...summarize(new Map()), instanceId: 'i', schemaVersion: 2, uptime: 0, memory: memoryRecord(new GcObserver()) }))
+  const merged = mergeReport(splitReport({ ...summarize(new Map()), instanceId: 'i', schemaVersion: 2, uptime: 0, memory: memoryRecord(new GcObserver()), facts: {}, features: {} }))
   const typed: Equal<typeof merged, TelemetrySnapshot> = true
   t.ok(typed)
   t.equal(merged.instanceId, 'i')

@@ -5,11 +5,11 @@ import addFormats from 'ajv-formats'
 
 /**
  * The plugin's JSON Schemas, by format version and event kind. `schema/plugin/` is what the plugin held when this
- * package was built (scripts/copy-schemas.mjs); `schema/v1/` keeps the schemaVersion 1 schemas, so that older
- * plugins stay valid once the plugin moves on. Kind and version are read from each schema's own `const`s, not
+ * package was built (scripts/copy-schemas.mjs); `schema/v1/` and `schema/v2/` keep the schemaVersion 1 and 2
+ * schemas, so that older plugins stay valid once the plugin moves on. Kind and version are read from each schema's own `const`s, not
  * from file names. Where both hold one version, the plugin's copy wins.
  */
-export const SCHEMA_DIRS = ['v1', 'plugin'].map(dir => join(__dirname, '..', 'schema', dir))
+export const SCHEMA_DIRS = ['v1', 'v2', 'plugin'].map(dir => join(__dirname, '..', 'schema', dir))
 
 type Schema = Record<string, any>
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { TelemetryProperties } from '../../lib/index'
 import { MetricsCell } from '../../lib/counters'
+import { FEATURE_LIMITS, type FeatureRecords } from '../../lib/features'
 
 /** Segment's limit per batch (request body). */
 export const MAX_BATCH_BYTES = 500 * 1024
@@ -47,4 +48,16 @@ export function worstCell (codes: readonly number[], count = MAX_COUNT): Metrics
   }
   for (const code of cell.status.keys()) cell.status.set(code, count)
   return cell
+}
+
+/** A report's feature records with nothing declared. */
+export const NO_FEATURES: FeatureRecords = { facts: {}, features: {} }
+
+/** The largest feature records the options allow: every fact set, every name and value 64 characters, every count 2^53 - 1. */
+export function maximalFeatures (): FeatureRecords {
+  const name = (kind: string, i: number): string => `${kind}-${String(i).padStart(2, '0')}-`.padEnd(64, 'x')
+  return {
+    facts: Object.fromEntries(Array.from({ length: FEATURE_LIMITS.facts }, (_, i) => [name('fact', i), name('value', i)])),
+    features: Object.fromEntries(Array.from({ length: FEATURE_LIMITS.counters }, (_, i) => [name('counter', i), MAX_COUNT]))
+  }
 }

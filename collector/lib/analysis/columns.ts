@@ -98,6 +98,20 @@ export const STATUSES = table('record_status', {
   n: 'BIGINT'
 })
 
+/** One row per fact of a report's part 1 (load moves those of new parts into `part_facts`). */
+export const FACTS = table('staged_facts', {
+  seq: 'INTEGER',
+  name: 'VARCHAR',
+  value: 'VARCHAR'
+})
+
+/** One row per feature counter of a report's part 1, its cumulative count (load moves those of new parts into `part_features`). */
+export const FEATURES = table('staged_features', {
+  seq: 'INTEGER',
+  name: 'VARCHAR',
+  n: 'BIGINT'
+})
+
 /**
  * Every table of the database, by what its rows say of an installation (a cluster id, the events' `anonymous_id`), so
  * that `forget` (forget.ts) reaches each one. A table added to model.ts must be added here: a test fails on any table
@@ -108,14 +122,19 @@ export const STATUSES = table('record_status', {
  */
 export const RAW_INSTALLATION_TABLES: ReadonlyArray<{ name: string, parent?: string, on?: string[] }> = [
   { name: 'record_status', parent: 'records', on: ['rid'] },
+  { name: 'part_facts', parent: 'parts', on: ['report_id', 'part'] },
+  { name: 'part_features', parent: 'parts', on: ['report_id', 'part'] },
   { name: 'records', parent: 'parts', on: ['report_id', 'part'] },
   { name: 'parts' },
   { name: 'events' }
 ]
 /** The derived tables with an `anonymous_id` column: recomputed by forget, then any row still naming it is deleted. */
-export const DERIVED_INSTALLATION_TABLES = ['installations', 'instances', 'activity', 'reports', 'links', 'daily_instance_traffic', 'installation_traffic']
+export const DERIVED_INSTALLATION_TABLES = [
+  'installations', 'instances', 'activity', 'reports', 'links', 'daily_instance_traffic', 'installation_traffic',
+  'daily_instance_facts', 'daily_instance_features'
+]
 /**
  * The other tables: fleet-wide sums (recomputed from the others), ingest's bookkeeping (ingest_dirty is empty once
  * an update has run), and `forgotten`, the cluster ids forgotten, which ingest keeps out.
  */
-export const FLEET_TABLES = ['daily_traffic', 'ingest_model', 'ingest_state', 'ingest_files', 'ingest_dirty', 'forgotten']
+export const FLEET_TABLES = ['daily_traffic', 'daily_facts', 'daily_features', 'ingest_model', 'ingest_state', 'ingest_files', 'ingest_dirty', 'forgotten']

@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS parts (
   uptime BIGINT, received_at TIMESTAMP, rss BIGINT, heap_used BIGINT, first_rid BIGINT);
 CREATE TABLE IF NOT EXISTS ${RECORDS.name} (${columnList(RECORDS)});
 CREATE TABLE IF NOT EXISTS ${STATUSES.name} (${columnList(STATUSES)});
+CREATE TABLE IF NOT EXISTS part_facts (report_id VARCHAR, part INTEGER, name VARCHAR, value VARCHAR);
+CREATE TABLE IF NOT EXISTS part_features (report_id VARCHAR, part INTEGER, name VARCHAR, n BIGINT);
 -- Records are appended before the load that commits their parts: those with ids from next_rid on are not committed.
 -- (In a database of an earlier release every record is committed.)
 CREATE TABLE IF NOT EXISTS ingest_state (next_rid BIGINT);
@@ -85,6 +87,14 @@ CREATE TABLE IF NOT EXISTS daily_traffic (
 CREATE TABLE IF NOT EXISTS installation_traffic (
   anonymous_id VARCHAR, version VARCHAR, endpoint VARCHAR, method VARCHAR, first_day DATE, last_day DATE, requests BIGINT,
   responses BIGINT, aborted BIGINT, status ${STATUS}, latency_buckets BIGINT[], size_buckets BIGINT[], errors_5xx BIGINT);
+CREATE TABLE IF NOT EXISTS daily_instance_facts (
+  day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, name VARCHAR, value VARCHAR);
+CREATE TABLE IF NOT EXISTS daily_instance_features (
+  day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, name VARCHAR, uses BIGINT);
+CREATE TABLE IF NOT EXISTS daily_facts (
+  day DATE, version VARCHAR, name VARCHAR, value VARCHAR, installations BIGINT, instances BIGINT);
+CREATE TABLE IF NOT EXISTS daily_features (
+  day DATE, version VARCHAR, name VARCHAR, installations BIGINT, installations_using BIGINT, uses BIGINT);
 CREATE OR REPLACE VIEW traffic AS
 SELECT day, anonymous_id, instance_id, version, report_id, endpoint, method, requests, responses, aborted,
   coalesce(status, ${EMPTY_STATUS}) AS status, [${LATENCY_COLUMNS.join(', ')}] AS latency_buckets, latency_sum,
@@ -130,6 +140,8 @@ SELECT report_id, part, parts, instance_id, anonymous_id, schema_version, ${bigi
   ${bigint('rss')}, ${bigint('heap_used')}, CASE WHEN records > 0 THEN CAST(first_rid AS BIGINT) END
 FROM fresh_parts;
 INSERT INTO ingest_dirty SELECT DISTINCT anonymous_id, instance_id, report_id FROM fresh_parts;
+INSERT INTO part_facts SELECT p.report_id, p.part, f.name, f.value FROM staged_facts f JOIN fresh_parts p USING (seq);
+INSERT INTO part_features SELECT p.report_id, p.part, f.name, f.n FROM staged_features f JOIN fresh_parts p USING (seq);
 CREATE OR REPLACE TEMP TABLE stale AS
 SELECT unnest(range(CAST(first_rid AS BIGINT), CAST(first_rid + records AS BIGINT))) AS rid
 FROM staged_parts p WHERE records > 0 AND NOT EXISTS (SELECT 1 FROM fresh_parts f WHERE f.seq = p.seq);
@@ -137,7 +149,7 @@ DELETE FROM records WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
 DELETE FROM record_status WHERE rid >= ${from} AND rid IN (SELECT rid FROM stale);
 UPDATE ingest_state SET next_rid = ${to};
 CREATE OR REPLACE TEMP TABLE kept_out AS SELECT count(*) AS n FROM staged_events s SEMI JOIN forgotten f ON f.anonymous_id = s.anonymous_id;
-DELETE FROM staged_events; DELETE FROM staged_parts;
+DELETE FROM staged_events; DELETE FROM staged_parts; DELETE FROM staged_facts; DELETE FROM staged_features;
 `
 
 /**
@@ -322,11 +334,44 @@ SELECT s.anonymous_id, s.version, s.endpoint, s.method, first_day, last_day, req
   coalesce(codes.status, ${EMPTY_STATUS}) AS status, latency_buckets, size_buckets, coalesce(codes.errors_5xx, 0) AS errors_5xx
 FROM sums s LEFT JOIN codes ON ${sameGroup('codes', 's', PER_INSTALLATION)};
 
+-- Features: recomputed for every instance with a new event (an instance's reports are few, and its counter deltas
+-- depend on all of them), then the (day, version) groups those instances were or are in.
+CREATE OR REPLACE TEMP TABLE f_groups AS
+SELECT day, version FROM daily_instance_facts WHERE ${inSet('instance_id', 'd_inst')}
+UNION SELECT day, version FROM daily_instance_features WHERE ${inSet('instance_id', 'd_inst')};
+DELETE FROM daily_instance_facts WHERE ${inSet('instance_id', 'd_inst')};
+DELETE FROM daily_instance_features WHERE ${inSet('instance_id', 'd_inst')};
+INSERT INTO daily_instance_facts
+SELECT DISTINCT r.day, r.anonymous_id, r.instance_id, r.version, f.name, f.value
+FROM reports r JOIN part_facts f USING (report_id) WHERE ${inSet('r.instance_id', 'd_inst')};
+-- A counter's uses in a report: its cumulative count minus the instance's previous report's (all of it in the first).
+INSERT INTO daily_instance_features
+SELECT day, anonymous_id, instance_id, version, name, sum(uses)::BIGINT FROM (
+  SELECT r.day, r.anonymous_id, r.instance_id, r.version, f.name,
+    f.n - coalesce(lag(f.n) OVER (PARTITION BY r.instance_id, f.name ORDER BY r.uptime, f.n, r.received_at, r.report_id), 0) AS uses
+  FROM reports r JOIN part_features f USING (report_id) WHERE ${inSet('r.instance_id', 'd_inst')})
+GROUP BY ALL;
+INSERT INTO f_groups
+SELECT day, version FROM daily_instance_facts WHERE ${inSet('instance_id', 'd_inst')}
+UNION SELECT day, version FROM daily_instance_features WHERE ${inSet('instance_id', 'd_inst')};
+CREATE OR REPLACE TEMP TABLE f_groups AS SELECT DISTINCT * FROM f_groups;
+DELETE FROM daily_facts t WHERE ${inGroups('t', 'f_groups', ['day', 'version'])};
+INSERT INTO daily_facts
+SELECT day, version, name, value, count(DISTINCT anonymous_id) AS installations, count(DISTINCT instance_id) AS instances
+FROM daily_instance_facts t WHERE ${inGroups('t', 'f_groups', ['day', 'version'])} GROUP BY ALL;
+DELETE FROM daily_features t WHERE ${inGroups('t', 'f_groups', ['day', 'version'])};
+INSERT INTO daily_features
+SELECT day, version, name, count(DISTINCT anonymous_id) AS installations,
+  count(DISTINCT anonymous_id) FILTER (WHERE uses > 0) AS installations_using, sum(uses)::BIGINT AS uses
+FROM daily_instance_features t WHERE ${inGroups('t', 'f_groups', ['day', 'version'])} GROUP BY ALL;
+
 DELETE FROM ingest_dirty;
 `
 
 /** The roll-up tables `export --parquet` writes. */
-export const ROLLUPS = ['daily_traffic', 'installation_traffic', 'memory_by_version', 'activity', 'installations'] as const
+export const ROLLUPS = [
+  'daily_traffic', 'installation_traffic', 'memory_by_version', 'activity', 'installations', 'daily_facts', 'daily_features'
+] as const
 
 export function copyToParquet (table: string, file: string): string {
   return `COPY (SELECT * FROM ${table}) TO ${literal(file)} (FORMAT parquet)`

@@ -9,7 +9,8 @@ import { App, anonymousId, append, stored } from './helpers/events'
 // fleet's files in several runs, split anywhere, gives exactly the tables one run gives.
 
 const TABLES = ['events', 'parts', 'records', 'record_status', 'installations', 'instances', 'activity', 'reports', 'links',
-  'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version']
+  'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version', 'part_facts',
+  'part_features', 'daily_instance_facts', 'daily_instance_features', 'daily_facts', 'daily_features']
 
 interface Line { line: string, day: string, file: string }
 
@@ -35,12 +36,24 @@ function fleet (): Line[] {
   add('1', r2[0])
   add('2', r4[0]) // overtakes r2, whose second part comes later
   add('2', { type: 'track', event: 'other', anonymousId: one.anonymousId, messageId: 'no-instance-1', properties: {} })
-  const restarted = new App(one.anonymousId, '1.1.0')
-  restarted.serve('/a', 'GET', 7)
+  const restarted = new App(one.anonymousId, '1.1.0', 3)
+  restarted.serve('/a', 'GET', 7).fact('storage', 'sqlite').use('exports', 2)
   const r5 = restarted.report()
   add('2', restarted.identify())
   add('2', r5[0])
   add('2', r2[1]) // the late part completes r2 and changes r4's delta
+  const three = new App(anonymousId('incremental-three'), '1.1.0', 3)
+  three.fact('storage', 'postgres').use('exports', 4).use('webhooks')
+  const t1 = three.report(2)
+  three.fact('storage', 'sqlite').use('exports', 1)
+  const t2 = three.report()
+  three.use('webhooks', 5)
+  const t3 = three.report()
+  add('1', three.identify())
+  add('1', t1[1])
+  add('2', t2[0]) // overtakes t1, whose part 1 (with the facts and counts) comes later
+  add('2', t3[0])
+  add('3', t1[0]) // completes t1 and changes t2's deltas
   const two = new App(anonymousId('incremental-two'), '2.0.0', 1)
   two.serve('/x', 'GET', 6).serve('/y', 'PUT', 2)
   const s1 = two.report(3)
@@ -112,6 +125,29 @@ test('the fleet in one run counts every delivered request exactly once', async t
     t.same(await rows(db.connection, 'SELECT version, sum(requests)::INTEGER AS n FROM daily_traffic GROUP BY version ORDER BY version'),
       [{ version: '1.0.0', n: 16 }, { version: '1.1.0', n: 7 }, { version: '2.0.0', n: 9 }])
     t.same(await rows(db.connection, 'SELECT count(*)::INTEGER AS n FROM activity WHERE instance_id IS NULL'), [{ n: 1 }])
+  } finally {
+    db.close()
+  }
+})
+
+test('feature counts become uses per day (the first report counts whole), facts count each installation under each value it reported', async t => {
+  const dir = t.testdir()
+  const lines = fleet()
+  write(dir, lines, 0, lines.length)
+  await ingest([dir], join(dir, 'fleet.duckdb'))
+  const db = await openDatabase(join(dir, 'fleet.duckdb'))
+  try {
+    // restarted (day 2): exports 2. three: t1 (day 3) exports 4, webhooks 1; t2 (day 2) exports +1; t3 (day 2) webhooks +5.
+    t.same(await rows(db.connection, 'SELECT day::VARCHAR AS day, name, installations::INTEGER AS i, installations_using::INTEGER AS u, uses::INTEGER AS uses FROM daily_features ORDER BY ALL'), [
+      { day: '2026-04-02', name: 'exports', i: 2, u: 2, uses: 3 },
+      { day: '2026-04-02', name: 'webhooks', i: 1, u: 1, uses: 5 },
+      { day: '2026-04-03', name: 'exports', i: 1, u: 1, uses: 4 },
+      { day: '2026-04-03', name: 'webhooks', i: 1, u: 1, uses: 1 }
+    ])
+    t.same(await rows(db.connection, 'SELECT day::VARCHAR AS day, name, value, installations::INTEGER AS i FROM daily_facts ORDER BY ALL'), [
+      { day: '2026-04-02', name: 'storage', value: 'sqlite', i: 2 },
+      { day: '2026-04-03', name: 'storage', value: 'postgres', i: 1 }
+    ])
   } finally {
     db.close()
   }

@@ -92,3 +92,25 @@ test('rows grow past their first allocation, every value kept, NULL as NaN', t =
   t.equal(flattener.take().records.count, 0, 'what is taken is not taken again')
   t.end()
 })
+
+test('part 1\'s facts and feature counts become rows, values of another type left out; other parts carry none', t => {
+  const app = new App(anonymousId('features'), '1.0.0', 3)
+  app.serve('/a', 'GET', 1).serve('/b', 'GET', 1).fact('storage', 'sqlite').use('exports', 2)
+  const [first, second] = app.report(2)
+  const properties = first.properties as { facts: Record<string, unknown>, features: Record<string, unknown> }
+  properties.facts.mode = 42
+  properties.features.webhooks = 1.5
+  properties.features.huge = 2 ** 60
+  ;(second.properties as Record<string, unknown>).facts = { storage: 'postgres' }
+  const flattener = new Flattener()
+  flattener.add(first, 'src', 0)
+  flattener.add(second, 'src', 0)
+  flattener.add({ ...first, properties: { ...first.properties as object, facts: 'x', features: [1] } }, 'src', 0)
+  const { facts, features } = flattener.take()
+  t.same([...facts.columns[0] as Float64Array], [0])
+  t.same(facts.columns.slice(1), [['storage'], ['sqlite']])
+  t.same([...features.columns[0] as Float64Array], [0])
+  t.same(features.columns[1], ['exports'])
+  t.same([...features.columns[2] as Float64Array], [2])
+  t.end()
+})

@@ -127,7 +127,7 @@ test('forget without --data forgets in the database alone; a second run finds no
   const first = await forget(id, db, [])
   t.ok(first.deleted.events > 0)
   const second = await forget(id, db, [])
-  t.same(second.deleted, { record_status: 0, records: 0, parts: 0, events: 0 })
+  t.same(second.deleted, { record_status: 0, part_facts: 0, part_features: 0, records: 0, parts: 0, events: 0 })
 })
 
 test('every table of the database is declared as raw, derived or fleet-wide, so that forget reaches each one', async t => {

@@ -6,19 +6,21 @@
 // This runs in the parse worker (parse-worker.ts), so it builds plain columns that move to the main thread without
 // a copy (numbers in Float64Arrays, NaN standing for NULL) and loads nothing of DuckDB's.
 
-import { EVENTS, LATENCY_AT, LATENCY_BUCKETS, PARTS, RECORDS, SIZE_AT, SIZE_BUCKETS, STATUSES, type ColumnSpec } from '../columns'
+import { EVENTS, FACTS, FEATURES, LATENCY_AT, LATENCY_BUCKETS, PARTS, RECORDS, SIZE_AT, SIZE_BUCKETS, STATUSES, type ColumnSpec } from '../columns'
 
 const E = EVENTS.at
 const P = PARTS.at
 const R = RECORDS.at
 const S = STATUSES.at
+const FA = FACTS.at
+const FE = FEATURES.at
 
 /** A column of rows: numbers (NaN is NULL) or strings. */
 export type Column = Float64Array | Array<string | null>
 /** Rows of one table, column by column. */
 export interface Rows { count: number, columns: Column[] }
 /** What a batch of events flattens into, one set of rows per table. */
-export interface Tables { events: Rows, parts: Rows, records: Rows, statuses: Rows }
+export interface Tables { events: Rows, parts: Rows, records: Rows, statuses: Rows, facts: Rows, features: Rows }
 
 const INITIAL_ROWS = 1024
 
@@ -78,13 +80,15 @@ const count = (value: unknown): number | null => typeof value === 'number' && Ma
  * Moves the rows of a batch numbered from 0 (flattened on their own) to their place in the run: event and part
  * sequence numbers from `seq`, record ids (and the parts' first_rid) from `rid`.
  */
-export function renumber ({ events, parts, records, statuses }: Tables, seq: number, rid: number): void {
+export function renumber ({ events, parts, records, statuses, facts, features }: Tables, seq: number, rid: number): void {
   const shift = (rows: Rows, column: number, by: number): void => {
     const values = rows.columns[column] as Float64Array
     for (let i = 0; i < rows.count; i++) values[i] += by
   }
   shift(events, E.seq, seq)
   shift(parts, P.seq, seq)
+  shift(facts, FA.seq, seq)
+  shift(features, FE.seq, seq)
   shift(parts, P.first_rid, rid)
   shift(records, R.rid, rid)
   shift(statuses, S.rid, rid)
@@ -98,6 +102,8 @@ export class Flattener {
   private readonly parts = new RowsBuilder(PARTS.columns)
   private readonly records = new RowsBuilder(RECORDS.columns)
   private readonly statuses = new RowsBuilder(STATUSES.columns)
+  private readonly facts = new RowsBuilder(FACTS.columns)
+  private readonly features = new RowsBuilder(FEATURES.columns)
 
   /** Flattens one event (its `messageId` is a string) from a file of `sourceId` received on `receivedDay` (Unix ms). */
   add (event: Json, sourceId: string, receivedDay: number): void {
@@ -147,6 +153,31 @@ export class Flattener {
     p.number(P.first_rid, first)
     p.number(P.records, this.nextRid - first)
     p.next()
+    if (part === 1) this.addFeatures(seq, props)
+  }
+
+  /** Part 1's facts (string values) and feature counts (what a BIGINT holds). */
+  private addFeatures (seq: number, props: Json): void {
+    if (isObject(props.facts)) {
+      for (const name in props.facts) {
+        const value = text(props.facts[name])
+        if (value === null) continue
+        this.facts.number(FA.seq, seq)
+        this.facts.text(FA.name, name)
+        this.facts.text(FA.value, value)
+        this.facts.next()
+      }
+    }
+    if (isObject(props.features)) {
+      for (const name in props.features) {
+        const n = props.features[name]
+        if (!Number.isSafeInteger(n)) continue
+        this.features.number(FE.seq, seq)
+        this.features.text(FE.name, name)
+        this.features.number(FE.n, n as number)
+        this.features.next()
+      }
+    }
   }
 
   private addRecords (reportId: string, part: number, paths: Json): void {
@@ -199,6 +230,13 @@ export class Flattener {
   take (): Tables {
     this.seq = 0
     this.nextRid = 0
-    return { events: this.events.take(), parts: this.parts.take(), records: this.records.take(), statuses: this.statuses.take() }
+    return {
+      events: this.events.take(),
+      parts: this.parts.take(),
+      records: this.records.take(),
+      statuses: this.statuses.take(),
+      facts: this.facts.take(),
+      features: this.features.take()
+    }
   }
 }

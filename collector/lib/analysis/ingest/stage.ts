@@ -1,5 +1,5 @@
 import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api'
-import { columnList, EVENTS, PARTS, RECORDS, STATUSES, type ColumnSpec, type ColumnType, type Table } from '../columns'
+import { columnList, EVENTS, FACTS, FEATURES, PARTS, RECORDS, STATUSES, type ColumnSpec, type ColumnType, type Table } from '../columns'
 import type { Rows, Tables } from './flatten'
 
 /** Rows per DuckDB data chunk (its standard vector size). */
@@ -64,7 +64,7 @@ export class StagedTable {
   }
 }
 
-/** The tables of one connection that flattened rows go to: staged events and parts, and the database's records. */
+/** The tables of one connection that flattened rows go to: staged events, parts, facts and features, and the database's records. */
 export class Stage {
   private constructor (readonly connection: DuckDBConnection, private readonly tables: StagedTable[]) {}
 
@@ -73,12 +73,14 @@ export class Stage {
       await StagedTable.create(connection, EVENTS),
       await StagedTable.create(connection, PARTS),
       await StagedTable.into(connection, RECORDS),
-      await StagedTable.into(connection, STATUSES)
+      await StagedTable.into(connection, STATUSES),
+      await StagedTable.create(connection, FACTS),
+      await StagedTable.create(connection, FEATURES)
     ])
   }
 
-  append ({ events, parts, records, statuses }: Tables): void {
-    [events, parts, records, statuses].forEach((rows, i) => { this.tables[i].append(rows) })
+  append ({ events, parts, records, statuses, facts, features }: Tables): void {
+    [events, parts, records, statuses, facts, features].forEach((rows, i) => { this.tables[i].append(rows) })
   }
 
   /** Makes every appended row visible to the load query (and appends the records and their status codes). */

@@ -26,6 +26,8 @@ export class App {
   readonly instanceId = randomUUID()
   uptime = 0
   private readonly paths = new Map<string, Map<string, Metrics>>()
+  private readonly facts: Record<string, string> = {}
+  private readonly features: Record<string, number> = {}
   constructor (readonly anonymousId: string, readonly version: string, readonly schemaVersion = 2) {}
 
   /** `n` requests to endpoint/method answered with `status` in latency bucket `bucket` (0-based), `aborted` of them aborted. */
@@ -45,6 +47,18 @@ export class App {
     m.size.count += answered
     m.size.sum += answered * 100
     m.size.buckets[1] += answered
+    return this
+  }
+
+  /** Sets a fact (sent from schemaVersion 3 on). */
+  fact (name: string, value: string): this {
+    this.facts[name] = value
+    return this
+  }
+
+  /** Counts `n` uses of a feature (sent from schemaVersion 3 on, cumulative). */
+  use (name: string, n = 1): this {
+    this.features[name] = (this.features[name] ?? 0) + n
     return this
   }
 
@@ -85,6 +99,7 @@ export class App {
         part: index + 1,
         parts,
         ...(index === 0 ? { memory: { rss: 100 + this.uptime, heapUsed: 50 } } : {}),
+        ...(index === 0 && this.schemaVersion >= 3 ? { facts: { ...this.facts }, features: { ...this.features } } : {}),
         paths
       }
     }))
