@@ -68,6 +68,7 @@ collector.on('event', (event, json) => {
     console.log(`[${seconds()} s] telemetry   ${label}: part ${p.part}/${p.parts}, uptime ${p.uptime} s` +
       (p.memory === undefined ? '' : `, rss ${Math.round(p.memory.rss / 2 ** 20)} MiB, ${p.memory.gcCycles} GC cycles`))
     console.log(indent(reportTable(p)))
+    if (p.facts !== undefined) console.log(indent(features(p)))
   } else {
     console.log(`[${seconds()} s] keep-alive  instance ${short(event.properties.instanceId)}`)
   }
@@ -79,6 +80,12 @@ collector.on('event', (event, json) => {
   console.log()
   if (!serve && !closing && seen.identify >= 1 && seen.telemetry >= 2 && seen['keep-alive'] >= 1) finish().catch(fatal)
 })
+
+/** Part 1's feature facts and counters (examples/server.mjs sets the storage backend and counts orders created). */
+function features ({ facts, features }) {
+  const pairs = (entries, by) => entries.map(([name, value]) => `${name}${by}${value}`).join(', ') || 'none'
+  return `facts: ${pairs(Object.entries(facts), '=')}; counters since start: ${pairs(Object.entries(features), ' ')}`
+}
 
 const TRAFFIC = bookshopTraffic(healthToken)
 
