@@ -146,9 +146,9 @@ class Instance {
   }
 }
 
-/** The value of `shares` that a draw `u` (0..1) falls on. */
+/** The value of `shares` that a draw `u` (0..1) falls on; the last value takes what the others leave. */
 function choose (shares: Array<[string, number]>, u: number): string {
-  for (const [value, share] of shares) {
+  for (const [value, share] of shares.slice(0, -1)) {
     if (u < share) return value
     u -= share
   }
