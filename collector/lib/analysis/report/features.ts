@@ -20,12 +20,12 @@ export async function featuresOf (connection: DuckDBConnection, floor: Floor, wi
   const onLatest = latest === null ? 'false' : 'version = $1'
   const params = latest === null ? [] : [latest]
   const counted = `count(DISTINCT anonymous_id) AS installations, count(DISTINCT anonymous_id) FILTER (WHERE ${onLatest}) AS latest`
-  const totals = new Map((await query(connection, `SELECT name, ${counted} FROM daily_instance_facts WHERE ${inWindow(window)} GROUP BY name`, params))
+  const totals = new Map((await query(connection, `SELECT name, ${counted} FROM daily_instance_facts WHERE ${inWindow(window)} GROUP BY name ORDER BY name`, params))
     .map(r => [str(r.name), { all: num(r.installations), latest: num(r.latest) }]))
   const values = await query(connection, `SELECT name, value, ${counted} FROM daily_instance_facts WHERE ${inWindow(window)}
     GROUP BY name, value ORDER BY name, installations DESC, value`, params)
   const facts: Fact[] = []
-  for (const [name, total] of [...totals].sort(([a], [b]) => a < b ? -1 : 1)) {
+  for (const [name, total] of totals) {
     if (total.all < floor.k) continue
     const all = values.filter(r => r.name === name).map(r => ({
       value: boundLabel(str(r.value)),
