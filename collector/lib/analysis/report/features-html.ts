@@ -2,7 +2,7 @@ import type { Series } from './charts'
 import type { Counter, Fact, Rows, Stats } from './stats-types'
 import { escapeHtml as e, formatNumber } from './text'
 
-/** The page's own helpers (html.ts), so that this section reads and floors like the others. */
+/** The page's own helpers (html.ts), so that this section reads and floors like the others. Captions are HTML: labels in them are escaped here. */
 export interface PageParts {
   /** A count, or "fewer than k". */
   n: (value: number | null) => string
@@ -44,7 +44,7 @@ function factOf (stats: Stats, fact: Fact, parts: PageParts): string {
   const on = latest === null ? '' : ` (${parts.n(fact.installations.latest)} on ${e(latest)})`
   return `<h3>Fact: ${e(fact.name)}</h3><p>Reported by ${formatNumber(fact.installations.all)} installations${on}.</p>` +
     parts.bars(values.map(v => v.value), series,
-      `${fact.name}: share of the installations reporting it, per value${latest === null ? '' : ', on the latest version and on all'} (an installation counts under each value it reported)`, ' %') +
+      `${e(fact.name)}: share of the installations reporting it, per value${latest === null ? '' : ', on the latest version and on all'} (an installation counts under each value it reported)`, ' %') +
     parts.table(['value', ...latest === null ? [] : [`installations on ${e(latest)}`, `share on ${e(latest)}`], 'installations, all versions', 'share, all versions'],
       values.map(v => [e(v.value), ...latest === null ? [] : [parts.n(v.latest.installations), pct(v.latest.share)], formatNumber(v.installations), pct(v.share)])) +
     parts.hidden(fact.values, `values of ${e(fact.name)}`)
@@ -73,7 +73,7 @@ function usesOf (c: Counter, k: number, parts: PageParts): string {
   const days = c.usesPerDay.map(d => d.day)
   const series: Series[] = c.versions.rows.map((v, i) => ({ name: v.version, data: c.usesPerDay.map(d => d.versions[i].uses) }))
   return head +
-    parts.line(days, series, `${c.name}: uses per UTC day, one column per day stacking the versions (a version used at fewer than ${k} installations that day is left out)`, { stacked: true }) +
+    parts.line(days, series, `${e(c.name)}: uses per UTC day, one column per day stacking the versions (a version used at fewer than ${k} installations that day is left out)`, { stacked: true }) +
     parts.table(['version', 'installations reporting', 'using', 'share using', 'uses'], c.versions.rows.map(v => [e(v.version), ...useCells(parts, v)])) +
     parts.hidden(c.versions, 'versions') +
     parts.perDay('Per day', parts.table(['day', 'version', 'installations using', 'uses'],
