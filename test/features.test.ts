@@ -66,10 +66,13 @@ test('counter() returns one handle per name; inc() adds 1 by default, or n', asy
   t.strictSame(snapshotOf(app).features, { exports: 42, 'webhooks.sent': 2 })
 })
 
-test('inc() ignores anything but a positive integer, and a count stops at 2^53 - 1', async t => {
+test('inc() ignores anything but a positive integer, never throwing, and a count stops at 2^53 - 1', async t => {
   const app = await onApp(t)
   const exports = app.telemetry.counter('exports')
-  for (const n of [0, -1, 1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 2, '3', null]) exports.inc(n as number)
+  const hostile = { valueOf () { throw new Error('coerced') } }
+  for (const n of [0, -1, -0, 1.5, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER + 2, 2 ** 64, '3', null, 3n, Symbol('n'), hostile]) {
+    t.doesNotThrow(() => exports.inc(n as number), String(typeof n))
+  }
   t.equal(snapshotOf(app).features.exports, 0)
   exports.inc(Number.MAX_SAFE_INTEGER)
   exports.inc(5)
