@@ -20,6 +20,21 @@ export interface FeatureCounter {
   inc (n?: number): void
 }
 
+/**
+ * `fastify.telemetry`'s feature calls with the names of one `features` option as literal types, so that a typo fails
+ * to compile: `const features = { ... } as const satisfies FeatureOptions`, register it, then
+ * `const telemetry: TypedFeatures<typeof features> = fastify.telemetry`. A value is any string (one not listed is
+ * reported as `other`); the listed ones are offered first.
+ */
+export interface TypedFeatures<F extends FeatureOptions> {
+  fact: <N extends FactName<F>>(name: N, value: FactValue<F, N> | (string & {})) => void
+  counter: (name: CounterName<F>) => FeatureCounter
+}
+
+type FactName<F extends FeatureOptions> = F extends { facts: infer Facts } ? keyof Facts & string : never
+type FactValue<F extends FeatureOptions, N extends string> = F extends { facts: Record<N, readonly string[]> } ? F['facts'][N][number] : never
+type CounterName<F extends FeatureOptions> = F extends { counters: ReadonlyArray<infer Name> } ? Name : never
+
 /** Fact name -> the value last set; counter name -> uses since the instance started. Part 1 of every report. */
 export interface FeatureRecords {
   facts: Record<string, string>
