@@ -143,6 +143,7 @@ const BAD_FEATURES: Array<[unknown, string]> = [
   [{ counters: ['_x'] }, 'option "features.counters[0]" must be a counter name'],
   [{ counters: [''] }, 'option "features.counters[0]" must be a counter name'],
   [{ counters: ['c'.repeat(65)] }, `option "features.counters[0]" must be a counter name ${NAME_RULE}; received "${'c'.repeat(65)}"`],
+  [{ counters: ['c'.repeat(201)] }, `option "features.counters[0]" must be a counter name ${NAME_RULE}; received a string of 201 characters`],
   [{ counters: ['a', 1] }, 'option "features.counters[1]" must be a counter name of lowercase letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters; received the number 1'],
   [{ counters: Array.from({ length: 65 }, (_, i) => `c${i}`) }, 'option "features.counters" must be an array of 0 to 64 counter names; received 65 distinct counter names'],
   [{ facts: { storage: ['sql', 'Lite', 'mem'] } }, `option "features.facts.storage[1]" must be a value ${NAME_RULE}; received "Lite"`],
