@@ -55,6 +55,11 @@ class CounterCell implements FeatureCounter {
   }
 }
 
+/** The names an unknown-name error lists: `none` rather than nothing when the option declares none of its kind. */
+function declaredList (names: readonly string[]): string {
+  return names.length === 0 ? 'none' : names.join(', ')
+}
+
 /** The handle of every counter while telemetry is off: the same calls, nothing kept. */
 const IDLE: FeatureCounter = Object.freeze({ inc () {} })
 
@@ -73,14 +78,14 @@ export class Features {
   /** Sets fact `name` to `value`, or to `other` when `value` is not on its list. */
   fact (name: string, value: string): void {
     const allowed = this.declared.facts.get(name)
-    if (allowed === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('fact', String(name), [...this.declared.facts.keys()].join(', '))
+    if (allowed === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('fact', String(name), declaredList([...this.declared.facts.keys()]))
     if (this.recording) this.values.set(name, allowed.has(value) ? value : OTHER_VALUE)
   }
 
   /** The counter of `name`: the same handle on every call. */
   counter (name: string): FeatureCounter {
     const cell = this.cells.get(name)
-    if (cell === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('counter', String(name), this.declared.counters.join(', '))
+    if (cell === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('counter', String(name), declaredList(this.declared.counters))
     return this.recording ? cell : IDLE
   }
 

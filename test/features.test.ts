@@ -93,6 +93,16 @@ test('an unknown name is an FST_TELEMETRY_UNKNOWN_FEATURE TypeError naming it an
   t.throws(() => app.telemetry.counter('storage'), { code: 'FST_TELEMETRY_UNKNOWN_FEATURE' }, 'a fact is no counter')
 })
 
+test('without the features option, fact() and counter() say that nothing is declared', async t => {
+  const app = await appWith(t, { enabled: false })
+  t.throws(() => app.telemetry.fact('storage', 'sqlite'), {
+    message: 'fastify-anonymous-telemetry: unknown fact "storage"; the features option declares: none'
+  })
+  t.throws(() => app.telemetry.counter('exports'), {
+    message: 'fastify-anonymous-telemetry: unknown counter "exports"; the features option declares: none'
+  })
+})
+
 test('off (by any switch): the same calls do nothing, and unknown names fail the same way', async t => {
   const cases: Array<[TelemetryOptions, Record<string, string>]> = [
     [{ enabled: false }, {}], [{}, { DISABLE_TELEMETRY: '1' }], [{}, { DO_NOT_TRACK: '1' }]
