@@ -1,7 +1,7 @@
 // `npm run demo`: the example bookshop, a local Segment-compatible collector, some traffic, and every event
 // printed as it arrives. Stops by itself after one full cycle (identify, two reports, a keep-alive) and the final
 // report sent on close, then runs the fleet analysis on the stored events (ingest, report) and prints where the
-// stats page is, with a three-line summary. Only 127.0.0.1 is ever contacted.
+// stats page is, with a four-line summary (the last: its Features section). Only 127.0.0.1 is ever contacted.
 //
 //   npm run demo                  run one cycle (about 10 s) and exit
 //   npm run demo -- --serve       keep running; curl the printed URL, Ctrl-C sends the final report
