@@ -1,4 +1,4 @@
-import { EXACT_SIGNED_RANK, median, rankSum, signedRank } from './significance'
+import { EXACT_SIGNED_RANK, median, rankSum, signedRank, type OneSided } from './significance'
 import type { ComparisonRule, Marks, Measure, MeasureComparison } from './stats-types'
 
 /**
@@ -71,42 +71,33 @@ export function compareMeasure (measure: Measure, latest: Side, previous: Side, 
   if (l.size < k || p.size < k) {
     return none(`fewer than ${k} installations with ${least} responses on the ${l.size < k ? 'latest' : 'previous'} version (the privacy floor)`)
   }
-  const latency = measure !== 'errorRate'
-  const scale = (v: number): number => latency ? Math.log(v) : v * 100
-  const margin = latency ? Math.log(RULE.minLatencyRatio) : RULE.minErrorRatePoints
-  const shift = (values: number[], by: number): number[] => values.map(v => v + by)
   const ids = [...l.keys()].filter(id => p.has(id))
-  // The pairs are the installations behind the figures published, so they too need the privacy floor. The figures shown are those the test compares: with pairs, the paired installations' own (an installation new
-  // on the latest version, or gone from it, would otherwise move a side's median against the pairs' verdict).
-  if (ids.length >= Math.max(RULE.minPairs, k)) {
-    const a = ids.map(id => l.get(id) as number)
-    const b = ids.map(id => p.get(id) as number)
-    const d = a.map((v, i) => scale(v) - scale(b[i]))
-    return {
-      latest: median(a),
-      previous: median(b),
-      installations,
-      change: latency ? median(a.map((v, i) => v / b[i])) : median(d),
-      test: 'paired',
-      pairs: ids.length,
-      p: { worse: signedRank(shift(d, -margin)).greater, better: signedRank(shift(d, margin)).less },
-      reason: null
-    }
-  }
-  if (l.size < RULE.minGroup || p.size < RULE.minGroup) {
+  // The pairs are the installations behind the figures published, so they too need the privacy floor.
+  const paired = ids.length >= Math.max(RULE.minPairs, k)
+  if (!paired && (l.size < RULE.minGroup || p.size < RULE.minGroup)) {
     return none(`not enough installations to compare: ${ids.length} ran both versions (${Math.max(RULE.minPairs, k)} needed), ` +
       `${l.size} and ${p.size} ran one (${RULE.minGroup} needed on each side)`)
   }
-  const a = [...l.values()]
-  const b = [...p.values()]
+  // The figures shown are those the test compares: with pairs, the paired installations' own (installations new on
+  // the latest version, or gone from it, would otherwise move a side's median against the pairs' verdict).
+  const a = paired ? ids.map(id => l.get(id) as number) : [...l.values()]
+  const b = paired ? ids.map(id => p.get(id) as number) : [...p.values()]
+  const latency = measure !== 'errorRate'
+  const scale = (v: number): number => latency ? Math.log(v) : v * 100
+  const margin = latency ? Math.log(RULE.minLatencyRatio) : RULE.minErrorRatePoints
+  // Latest shifted by `by` against previous.
+  const tails = (by: number): OneSided => paired
+    ? signedRank(a.map((v, i) => scale(v) - scale(b[i]) + by))
+    : rankSum(a.map(v => scale(v) + by), b.map(scale))
+  const effect = (x: number, y: number): number => latency ? x / y : 100 * (x - y)
   return {
     latest: median(a),
     previous: median(b),
     installations,
-    change: latency ? median(a) / median(b) : 100 * (median(a) - median(b)),
-    test: 'unpaired',
-    pairs: 0,
-    p: { worse: rankSum(shift(a.map(scale), -margin), b.map(scale)).greater, better: rankSum(shift(a.map(scale), margin), b.map(scale)).less },
+    change: paired ? median(a.map((v, i) => effect(v, b[i]))) : effect(median(a), median(b)),
+    test: paired ? 'paired' : 'unpaired',
+    pairs: paired ? ids.length : 0,
+    p: { worse: tails(-margin).greater, better: tails(margin).less },
     reason: null
   }
 }
