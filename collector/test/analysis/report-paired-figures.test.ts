@@ -42,11 +42,11 @@ test('a paired measure shows the pairs\' figures: cells and charts agree with th
   t.ok(fiveHundreds.latest > 0 && fiveHundreds.previous === 0, 'the 5xx bars: 5 % against none, as the pairs')
 })
 
-/** The comparison's charts (drawn wide): the length of the first row's bar per version (series 0 the latest, 1 the previous). */
+/** The comparison's charts (drawn wide): the length of the first row's bar per version (series 0 the previous, 1 the latest). */
 function charts (html: string): Array<{ latest: number, previous: number }> {
   const section = (/<section id="comparison">[\s\S]*?<\/section>/.exec(html) as RegExpExecArray)[0]
   return [...section.matchAll(/<svg class="wide"[\s\S]*?<\/svg>/g)].map(([svg]) => {
     const bar = (series: number): number => Number((new RegExp(`<path d="M[\\d.]+ [\\d.]+l([\\d.]+) 0[^"]*"[^>]*ecmeta_series_index="${series}" ecmeta_data_index="0" ecmeta_ssr_type="chart"`).exec(svg) as RegExpExecArray)[1])
-    return { latest: bar(0), previous: bar(1) }
+    return { previous: bar(0), latest: bar(1) }
   })
 }

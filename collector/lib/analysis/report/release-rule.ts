@@ -28,7 +28,8 @@ export function describeRule (k: number, unpairedTests: number): ComparisonRule 
     text: `The unit is the installation. Per endpoint and method, an installation counts on a version's side with at least ${r.minResponses} responses there ` +
       `(${r.minResponsesP99} for p99); its p50, p95 and p99 come from its own merged latency histogram, its 5xx rate from its own counts. ` +
       `A measure is marked worse when the latest version is worse by more than the minimum effect (latency ratio latest / previous ${r.minLatencyRatio}, ` +
-      `5xx rate +${r.minErrorRatePoints} percentage points) by a one-sided test, and the median effect reaches it; better, the same the other way. ` +
+      `5xx rate +${r.minErrorRatePoints} percentage points) by a one-sided test, and the medians shown (over the pairs, or over each group) differ by at least it; ` +
+      'better, the same the other way. ' +
       `Installations that ran both versions are paired: a Wilcoxon signed-rank test of each pair's log latency ratio or 5xx difference at p < ${r.alpha}, ` +
       `with at least ${Math.max(r.minPairs, k)} pairs (${r.minPairs}, or the privacy floor if higher; exact up to ${r.exactPairs}, normal approximation with tie correction above). With fewer pairs, the two groups ` +
       `(each at least ${r.minGroup} installations) are compared by a Mann–Whitney U test at p < ${r.alpha} / the number of unpaired tests in this comparison ` +
@@ -89,12 +90,14 @@ export function compareMeasure (measure: Measure, latest: Side, previous: Side, 
   const tails = (by: number): OneSided => paired
     ? signedRank(a.map((v, i) => scale(v) - scale(b[i]) + by))
     : rankSum(a.map(v => scale(v) + by), b.map(scale))
-  const effect = (x: number, y: number): number => latency ? x / y : 100 * (x - y)
+  // The effect is between the two medians shown, so that previous → latest always reads as the change (the median
+  // of the pairs' own ratios can differ from it, even in sign).
+  const change = latency ? median(a) / median(b) : 100 * (median(a) - median(b))
   return {
     latest: median(a),
     previous: median(b),
     installations,
-    change: paired ? median(a.map((v, i) => effect(v, b[i]))) : effect(median(a), median(b)),
+    change,
     test: paired ? 'paired' : 'unpaired',
     pairs: paired ? ids.length : 0,
     p: { worse: tails(-margin).greater, better: tails(margin).less },
@@ -102,7 +105,7 @@ export function compareMeasure (measure: Measure, latest: Side, previous: Side, 
   }
 }
 
-/** Whether a compared measure is marked worse or better: its test below its level, and the median effect at least the minimum. */
+/** Whether a compared measure is marked worse or better: its test below its level, and the change between the medians at least the minimum. */
 export function judge (measure: Measure, c: MeasureComparison, unpairedAlpha: number): { worse: boolean, better: boolean } {
   if (c.p === null) return { worse: false, better: false }
   const alpha = c.test === 'paired' ? RULE.alpha : unpairedAlpha

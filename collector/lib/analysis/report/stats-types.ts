@@ -71,10 +71,9 @@ export interface MeasureComparison {
   /** Installations counted on each side, pairs or not (those below the floor are still counted here: a count, never a figure). */
   installations: { latest: number, previous: number }
   /**
-   * The effect the rule tests, null when there is no test. Latency: the ratio latest / previous (paired: the median of
-   * each pair's ratio; unpaired: the ratio of the two sides' medians), 1.6 = 60 % slower. 5xx: the difference latest −
-   * previous in percentage points (paired: the median of each pair's difference; unpaired: the difference of the
-   * two sides' medians), 0.5 = +0.5 points.
+   * The effect between `previous` and `latest` (the minimum effect applies to it), null when there is no test.
+   * Latency: the ratio latest / previous, 1.6 = 60 % slower. 5xx: the difference latest − previous in percentage
+   * points, 0.5 = +0.5 points.
    */
   change: number | null
   test: ComparisonTest
