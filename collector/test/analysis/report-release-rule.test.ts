@@ -98,6 +98,14 @@ test('paired: the figures are the pairs\' medians; installations on one version 
   t.same([comparison.previous, comparison.latest], [50.5, 50.5 * 1.3])
 })
 
+test('paired: the change is between the two medians shown, even where the median of the pairs\' own ratios points the other way', async t => {
+  // Ratios 1.2 (four pairs) and 0.5 (three): their median says 20 % slower; the medians say 40 → 30 ms, 25 % faster.
+  const previous = [10, 20, 30, 40, 50, 60, 70]
+  const latest = [12, 24, 15, 48, 60, 30, 35]
+  const { comparison, worse, better } = verdict('p95', side('a', latest), side('a', previous), 5)
+  t.same([comparison.test, comparison.previous, comparison.latest, comparison.change, worse, better], ['paired', 40, 30, 0.75, false, false])
+})
+
 test('pairs are installations behind the figures shown: with fewer pairs than the privacy floor, the groups are compared unpaired', async t => {
   const latest = new Map([...side('a', spread(8, 100)), ...side('new', spread(4, 100))])
   const previous = new Map([...side('a', spread(8, 40)), ...side('old', spread(4, 40))])
