@@ -20,6 +20,21 @@ export interface FeatureCounter {
   inc (n?: number): void
 }
 
+/**
+ * `fastify.telemetry`'s feature calls with the names of one `features` option as literal types, so that a typo fails
+ * to compile: `const features = { ... } as const satisfies FeatureOptions`, register it, then
+ * `const telemetry: TypedFeatures<typeof features> = fastify.telemetry`. A value is any string (one not listed is
+ * reported as `other`); the listed ones are offered first.
+ */
+export interface TypedFeatures<F extends FeatureOptions> {
+  fact: <N extends FactName<F>>(name: N, value: FactValue<F, N> | (string & {})) => void
+  counter: (name: CounterName<F>) => FeatureCounter
+}
+
+type FactName<F extends FeatureOptions> = F extends { facts: infer Facts } ? keyof Facts & string : never
+type FactValue<F extends FeatureOptions, N extends string> = F extends { facts: Record<N, readonly string[]> } ? F['facts'][N][number] : never
+type CounterName<F extends FeatureOptions> = F extends { counters: ReadonlyArray<infer Name> } ? Name : never
+
 /** Fact name -> the value last set; counter name -> uses since the instance started. Part 1 of every report. */
 export interface FeatureRecords {
   facts: Record<string, string>
@@ -40,6 +55,11 @@ class CounterCell implements FeatureCounter {
   }
 }
 
+/** The names an unknown-name error lists: `none` rather than nothing when the option declares none of its kind. */
+function declaredList (names: readonly string[]): string {
+  return names.length === 0 ? 'none' : names.join(', ')
+}
+
 /** The handle of every counter while telemetry is off: the same calls, nothing kept. */
 const IDLE: FeatureCounter = Object.freeze({ inc () {} })
 
@@ -58,14 +78,14 @@ export class Features {
   /** Sets fact `name` to `value`, or to `other` when `value` is not on its list. */
   fact (name: string, value: string): void {
     const allowed = this.declared.facts.get(name)
-    if (allowed === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('fact', String(name), [...this.declared.facts.keys()].join(', '))
+    if (allowed === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('fact', String(name), declaredList([...this.declared.facts.keys()]))
     if (this.recording) this.values.set(name, allowed.has(value) ? value : OTHER_VALUE)
   }
 
   /** The counter of `name`: the same handle on every call. */
   counter (name: string): FeatureCounter {
     const cell = this.cells.get(name)
-    if (cell === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('counter', String(name), this.declared.counters.join(', '))
+    if (cell === undefined) throw new FST_TELEMETRY_UNKNOWN_FEATURE('counter', String(name), declaredList(this.declared.counters))
     return this.recording ? cell : IDLE
   }
 

@@ -9,7 +9,7 @@ export { fastifyTelemetry }
 export type { TelemetryDecorator } from './plugin'
 export type { WireBatch, WireEvent } from './dry-run'
 export type { HealthOptions, TelemetryOptions } from './options'
-export type { FeatureCounter, FeatureOptions, FeatureRecords } from './features'
+export type { FeatureCounter, FeatureOptions, FeatureRecords, TypedFeatures } from './features'
 export type { HistogramRecord, MetricsRecord, SizeHistogramRecord } from './counters'
 export type { IdentifyTraits, KeepAliveProperties, MethodRecords, PathPart, TelemetryProperties, TelemetrySnapshot } from './report'
 export type { PathRecord } from './counters'

@@ -215,16 +215,29 @@ function endpointList (value: unknown): string[] | undefined {
 const FEATURE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/
 const FEATURE_NAME_TEXT = 'of lowercase letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters'
 
-/** Sorted, deduplicated names, each a literal that may travel in events; `expected` describes the whole. */
-function featureNames (name: string, value: unknown, expected: string, fewest: number, most: number): string[] {
-  if (!Array.isArray(value)) invalid(name, expected, value)
+/** A bad feature name or value as received: shown as it is, since it is a literal from the app's own code. */
+function received (value: unknown): string {
+  return typeof value === 'string' && value.length <= MAX_SENT_STRING_LENGTH ? JSON.stringify(value) : describe(value)
+}
+
+/** Sorted, deduplicated names, each a literal that may travel in events; an error names the entry's own path. */
+function featureNames (path: (index: number) => string, entries: unknown[], what: string): string[] {
   const names = new Set<string>()
-  for (const entry of value as unknown[]) {
-    if (typeof entry !== 'string' || !FEATURE_NAME.test(entry)) invalid(name, expected, entry)
+  entries.forEach((entry, index) => {
+    if (typeof entry !== 'string' || !FEATURE_NAME.test(entry)) {
+      throw new FST_TELEMETRY_INVALID_OPTION(path(index), `${what} ${FEATURE_NAME_TEXT}`, received(entry))
+    }
     names.add(entry)
-  }
-  if (names.size < fewest || names.size > most) invalid(name, expected, value)
+  })
   return [...names].sort()
+}
+
+function featureList (name: string, value: unknown, what: string, fewest: number, most: number): string[] {
+  const expected = `an array of ${fewest} to ${most} ${what}s`
+  if (!Array.isArray(value)) invalid(name, expected, value)
+  const names = featureNames(index => `${name}[${index}]`, value, `a ${what}`)
+  if (names.length < fewest || names.length > most) throw new FST_TELEMETRY_INVALID_OPTION(name, expected, `${names.length} distinct ${what}s`)
+  return names
 }
 
 /** `features`: the facts and counters the app may set, each name and value a bounded literal. */
@@ -233,23 +246,23 @@ function featureOptions (value: unknown): ResolvedFeatures {
   if (!isPlainObject(value)) invalid('features', 'an object { facts, counters }', value)
   checkKeys('features', value, ['facts', 'counters'])
   const { facts = {}, counters = [] } = value as FeatureOptions
-  const factsExpected = `an object of at most ${FEATURE_LIMITS.facts} fact names ${FEATURE_NAME_TEXT}, each with its array of values`
+  const factsExpected = `an object of 0 to ${FEATURE_LIMITS.facts} facts, each name -> its array of values`
   if (!isPlainObject(facts)) invalid('features.facts', factsExpected, facts)
-  const names = featureNames('features.facts', Object.keys(facts), factsExpected, 0, FEATURE_LIMITS.facts)
+  const keys = Object.keys(facts)
+  const names = featureNames(index => `features.facts.${keys[index]}`, keys, 'a fact name')
+  if (names.length > FEATURE_LIMITS.facts) throw new FST_TELEMETRY_INVALID_OPTION('features.facts', factsExpected, `${names.length} facts`)
   const resolved = new Map<string, ReadonlySet<string>>()
   for (const name of names) {
     const option = `features.facts.${name}`
-    const values = featureNames(option, facts[name],
-      `an array of 1 to ${FEATURE_LIMITS.values} values ${FEATURE_NAME_TEXT}, not "${OTHER_VALUE}" (reported for any value not listed)`,
-      1, FEATURE_LIMITS.values)
-    if (values.includes(OTHER_VALUE)) invalid(option, `a list without "${OTHER_VALUE}", which is reported for any value not listed`, OTHER_VALUE)
+    const values = featureList(option, facts[name], 'value', 1, FEATURE_LIMITS.values)
+    const other = (facts[name] as string[]).indexOf(OTHER_VALUE)
+    if (other !== -1) {
+      const expected = `a value other than "${OTHER_VALUE}", which is reported for any value not listed`
+      throw new FST_TELEMETRY_INVALID_OPTION(`${option}[${other}]`, expected, received(OTHER_VALUE))
+    }
     resolved.set(name, new Set(values))
   }
-  return {
-    facts: resolved,
-    counters: featureNames('features.counters', counters,
-      `an array of at most ${FEATURE_LIMITS.counters} counter names ${FEATURE_NAME_TEXT}`, 0, FEATURE_LIMITS.counters)
-  }
+  return { facts: resolved, counters: featureList('features.counters', counters, 'counter name', 0, FEATURE_LIMITS.counters) }
 }
 
 function logLevel (name: string, value: unknown): LogLevel | undefined {

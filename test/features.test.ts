@@ -1,13 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import t, { test, type Test } from 'tap'
-import fastifyTelemetry, { FST_TELEMETRY_UNKNOWN_FEATURE, type TelemetryOptions } from '../lib/index'
+import fastifyTelemetry, { FST_TELEMETRY_UNKNOWN_FEATURE, MAX_EVENT_BYTES, type TelemetryOptions, type TelemetryProperties } from '../lib/index'
 import { FEATURE_LIMITS, OTHER_VALUE } from '../lib/features'
 import { resolveOptions } from '../lib/options'
-import { splitReport } from '../lib/report'
 import { useEnv } from './helpers/env'
 import { liveApp } from './helpers/live'
 import { LogSink } from './helpers/log-sink'
+import { fastCheckSeed, findLeaks, secret, SECRET_MARKER } from './helpers/secrets'
 import { quietOptions, snapshotOf } from './helpers/snapshot'
 
 useEnv(t)
@@ -66,10 +66,13 @@ test('counter() returns one handle per name; inc() adds 1 by default, or n', asy
   t.strictSame(snapshotOf(app).features, { exports: 42, 'webhooks.sent': 2 })
 })
 
-test('inc() ignores anything but a positive integer, and a count stops at 2^53 - 1', async t => {
+test('inc() ignores anything but a positive integer, never throwing, and a count stops at 2^53 - 1', async t => {
   const app = await onApp(t)
   const exports = app.telemetry.counter('exports')
-  for (const n of [0, -1, 1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 2, '3', null]) exports.inc(n as number)
+  const hostile = { valueOf () { throw new Error('coerced') } }
+  for (const n of [0, -1, -0, 1.5, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER + 2, 2 ** 64, '3', null, 3n, Symbol('n'), hostile]) {
+    t.doesNotThrow(() => exports.inc(n as number), String(typeof n))
+  }
   t.equal(snapshotOf(app).features.exports, 0)
   exports.inc(Number.MAX_SAFE_INTEGER)
   exports.inc(5)
@@ -88,6 +91,16 @@ test('an unknown name is an FST_TELEMETRY_UNKNOWN_FEATURE TypeError naming it an
     message: 'fastify-anonymous-telemetry: unknown counter "export"; the features option declares: exports, webhooks.sent'
   })
   t.throws(() => app.telemetry.counter('storage'), { code: 'FST_TELEMETRY_UNKNOWN_FEATURE' }, 'a fact is no counter')
+})
+
+test('without the features option, fact() and counter() say that nothing is declared', async t => {
+  const app = await appWith(t, { enabled: false })
+  t.throws(() => app.telemetry.fact('storage', 'sqlite'), {
+    message: 'fastify-anonymous-telemetry: unknown fact "storage"; the features option declares: none'
+  })
+  t.throws(() => app.telemetry.counter('exports'), {
+    message: 'fastify-anonymous-telemetry: unknown counter "exports"; the features option declares: none'
+  })
 })
 
 test('off (by any switch): the same calls do nothing, and unknown names fail the same way', async t => {
@@ -117,10 +130,11 @@ test('each registration has its own facts and counters, on or off', async t => {
 })
 
 test('the features option is validated whether telemetry is on or off', async t => {
-  for (const env of [{}, { DO_NOT_TRACK: '1' }]) {
-    t.throws(() => resolveOptions({ enabled: false, features: { counters: ['Bad'] } }, env), {
-      code: 'FST_TELEMETRY_INVALID_OPTION', message: /option "features.counters" must be/
-    })
+  const on = { writeKey: 'key', issuerUrl: 'https://auth.example.com/', endpoints: ['/'] }
+  for (const [options, env] of [[on, {}], [on, { TELEMETRY_DRY_RUN: '1' }], [on, { DO_NOT_TRACK: '1' }], [{ enabled: false }, {}]] as const) {
+    t.throws(() => resolveOptions({ ...options, features: { counters: ['Bad'] } }, env), {
+      code: 'FST_TELEMETRY_INVALID_OPTION', message: /option "features.counters\[0\]" must be/
+    }, JSON.stringify([options, env]))
   }
 })
 
@@ -130,19 +144,41 @@ test('names are sorted and deduplicated; a fact\'s values too', async t => {
   t.strictSame(features.counters, ['c', 'd'])
 })
 
-test('"other" is reserved: no fact may list it', async t => {
-  t.throws(() => resolveOptions({ enabled: false, features: { facts: { storage: ['sql', OTHER_VALUE] } } }), {
-    code: 'FST_TELEMETRY_INVALID_OPTION',
-    message: 'fastify-anonymous-telemetry: option "features.facts.storage" must be a list without "other", which is reported for any value not listed; received a string'
-  })
+const NAME_RULE = 'of lowercase letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters'
+
+// Each bad name or value is named by its own path in the option, and shown as given: it is a literal of the app's code.
+const BAD_FEATURES: Array<[unknown, string]> = [
+  [{ counters: ['exports', 'Exports'] }, `option "features.counters[1]" must be a counter name ${NAME_RULE}; received "Exports"`],
+  [{ counters: ['ex port'] }, `option "features.counters[0]" must be a counter name ${NAME_RULE}; received "ex port"`],
+  [{ counters: ['_x'] }, 'option "features.counters[0]" must be a counter name'],
+  [{ counters: [''] }, 'option "features.counters[0]" must be a counter name'],
+  [{ counters: ['c'.repeat(65)] }, `option "features.counters[0]" must be a counter name ${NAME_RULE}; received "${'c'.repeat(65)}"`],
+  [{ counters: ['c'.repeat(201)] }, `option "features.counters[0]" must be a counter name ${NAME_RULE}; received a string of 201 characters`],
+  [{ counters: ['a', 1] }, 'option "features.counters[1]" must be a counter name of lowercase letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters; received the number 1'],
+  [{ counters: Array.from({ length: 65 }, (_, i) => `c${i}`) }, 'option "features.counters" must be an array of 0 to 64 counter names; received 65 distinct counter names'],
+  [{ facts: { storage: ['sql', 'Lite', 'mem'] } }, `option "features.facts.storage[1]" must be a value ${NAME_RULE}; received "Lite"`],
+  [{ facts: { storage: ['sql', 'mem', OTHER_VALUE] } },
+    'option "features.facts.storage[2]" must be a value other than "other", which is reported for any value not listed; received "other"'],
+  [{ facts: { storage: [] } }, 'option "features.facts.storage" must be an array of 1 to 32 values; received 0 distinct values'],
+  [{ facts: { storage: 'sql' } }, 'option "features.facts.storage" must be an array of 1 to 32 values; received a string'],
+  [{ facts: { storage: Array.from({ length: 33 }, (_, i) => `v${i}`) } }, 'option "features.facts.storage" must be an array of 1 to 32 values; received 33 distinct values'],
+  [{ facts: { storage: ['sql'], Mode: ['a'] } }, `option "features.facts.Mode" must be a fact name ${NAME_RULE}; received "Mode"`],
+  [{ facts: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`f${i}`, ['a']])) },
+    'option "features.facts" must be an object of 0 to 32 facts, each name -> its array of values; received 33 facts'],
+  [{ facts: ['storage'] }, 'option "features.facts" must be an object of 0 to 32 facts, each name -> its array of values; received an array']
+]
+
+test('a bad name or value is an FST_TELEMETRY_INVALID_OPTION naming its path in the option', async t => {
+  for (const [features, message] of BAD_FEATURES) {
+    t.throws(() => resolveOptions({ enabled: false, features }), {
+      code: 'FST_TELEMETRY_INVALID_OPTION', message: `fastify-anonymous-telemetry: ${message}`
+    }, message)
+  }
 })
 
-test('a fact needs 1 to 32 values, each a name', async t => {
-  for (const values of [[], ['Sql'], Array.from({ length: FEATURE_LIMITS.values + 1 }, (_, i) => `v${i}`), 'sql']) {
-    t.throws(() => resolveOptions({ enabled: false, features: { facts: { storage: values } } }), {
-      code: 'FST_TELEMETRY_INVALID_OPTION', message: /option "features.facts.storage" must be an array of 1 to 32 values/
-    }, String(values))
-  }
+test('duplicates count once toward the limits', async t => {
+  const { features } = resolveOptions({ enabled: false, features: { counters: [...Array.from({ length: 64 }, (_, i) => `c${i}`), 'c0'] } })
+  t.equal(features.counters.length, 64)
 })
 
 test('an unknown key inside features is an FST_TELEMETRY_UNKNOWN_OPTION naming it', async t => {
@@ -197,17 +233,68 @@ test('preview() shows the facts and counts in part 1 of the bodies it would post
   t.match(first.batch[0], { properties: { part: 1, facts: { storage: 'memory' }, features: { exports: 3, 'webhooks.sent': 0 } } })
 })
 
-test('whatever strings fact() is given, only listed values or "other" ever leave', async t => {
-  const app = await onApp(t)
-  const listed = new Set<string>([...FEATURES.facts.storage, OTHER_VALUE])
-  fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom(...FEATURES.facts.storage)), { minLength: 1 }), values => {
-    for (const value of values) app.telemetry.fact('storage', value)
-    const json = JSON.stringify(splitReport(snapshotOf(app)))
-    const sent = JSON.parse(json)[0].facts.storage
-    if (!listed.has(sent)) throw new Error(`sent ${JSON.stringify(sent)}`)
-    for (const value of values) {
-      if (!listed.has(value) && value.length > 3 && json.includes(JSON.stringify(value).slice(1, -1))) throw new Error(`${JSON.stringify(value)} left`)
+const FACT_NAMES = Object.keys(FEATURES.facts) as Array<keyof typeof FEATURES.facts>
+
+/** A call of fact(): a declared name or a secret as the name; a listed value, a secret or any string as the value. */
+const factCall = fc.record({
+  name: fc.oneof({ arbitrary: fc.constantFrom(...FACT_NAMES), weight: 3 }, secret, fc.string()),
+  value: fc.oneof(fc.constantFrom(...FEATURES.facts.storage, ...FEATURES.facts['auth.mode']), secret, fc.string(), fc.string({ unit: 'binary' }))
+})
+
+test('whatever fact() is given as name or value, only listed names and values reach a real collector: every byte searched', async t => {
+  const { collector, app } = await liveApp(t, { features: FEATURES })
+  const secrets: string[] = []
+  let unknown = 0
+  await fc.assert(fc.asyncProperty(fc.array(factCall, { minLength: 1, maxLength: 8 }), async calls => {
+    for (const { name, value } of calls) {
+      for (const text of [name, value]) if (text.startsWith(SECRET_MARKER)) secrets.push(text)
+      try {
+        app.telemetry.fact(name, value)
+      } catch (error) {
+        if (Object.hasOwn(FEATURES.facts, name) || !(error instanceof FST_TELEMETRY_UNKNOWN_FEATURE)) throw error
+        unknown++
+      }
     }
-  }), { numRuns: 200 })
-  t.pass('held for 200 sequences of values')
+    // A report goes out while these values are set, so that each run's values are in what is sent.
+    await collector.waitForEvents('telemetry', collector.named('telemetry').length + 1)
+  }), { numRuns: 100, seed: fastCheckSeed() })
+  await app.close()
+
+  const reports = collector.named('telemetry').map(event => event.properties as Record<string, unknown>).filter(properties => properties.part === 1)
+  t.ok(reports.length > 100, `${reports.length} reports received`)
+  for (const { facts } of reports as Array<{ facts: Record<string, string> }>) {
+    for (const [name, value] of Object.entries(facts)) {
+      const listed: readonly string[] = FEATURES.facts[name as keyof typeof FEATURES.facts] ?? []
+      if (!listed.includes(value) && value !== OTHER_VALUE) t.fail(`sent ${JSON.stringify(name)}: ${JSON.stringify(value)}`)
+    }
+  }
+  t.ok(secrets.length > 50 && unknown > 50, `${secrets.length} secrets thrown, ${unknown} calls with an unknown name refused`)
+  t.strictSame(findLeaks(secrets, collector.wireBytes), [], 'no secret, whole or in part, in any request the collector received')
+})
+
+test('at the limits (32 facts of 32 values, 64 counters at 2^53 - 1, names of 64 characters) every event sent is under 32 KB', async t => {
+  const name = (kind: string, i: number): string => `${kind}${i}`.padEnd(64, 'x')
+  const values = Array.from({ length: FEATURE_LIMITS.values }, (_, i) => name('value', i))
+  const facts = Object.fromEntries(Array.from({ length: FEATURE_LIMITS.facts }, (_, i) => [name('fact', i), values]))
+  const counters = Array.from({ length: FEATURE_LIMITS.counters }, (_, i) => name('counter', i))
+  const endpoints = Array.from({ length: 150 }, (_, i) => `/${String(i).padStart(3, '0')}/${'e'.repeat(190)}`)
+  const { collector, app } = await liveApp(t, { features: { facts, counters }, endpoints }, app => {
+    for (const endpoint of endpoints) app.all(endpoint, async () => 'ok')
+  })
+  for (const fact of Object.keys(facts)) app.telemetry.fact(fact, values[FEATURE_LIMITS.values - 1])
+  for (const counter of counters) app.telemetry.counter(counter).inc(Number.MAX_SAFE_INTEGER)
+  for (const endpoint of endpoints) {
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE'] as const) await app.inject({ method, url: endpoint })
+  }
+  await collector.waitForEvents('identify')
+  await app.close()
+
+  const sent = collector.rawBodies.flatMap(body => (JSON.parse(body) as { batch: unknown[] }).batch)
+  const reports = sent.filter(event => (event as { event?: string }).event === 'telemetry')
+  t.ok(reports.length > 1, `the report was split: ${reports.length} telemetry events`)
+  const [first] = reports.map(event => (event as { properties: TelemetryProperties }).properties).filter(properties => properties.part === 1)
+  t.equal(Object.keys(first.facts ?? {}).length, FEATURE_LIMITS.facts, 'part 1 carries every fact')
+  t.ok(Object.values(first.features ?? {}).every(count => count === Number.MAX_SAFE_INTEGER), 'and every count at 2^53 - 1')
+  const largest = Math.max(...sent.map(event => Buffer.byteLength(JSON.stringify(event))))
+  t.ok(largest < MAX_EVENT_BYTES, `the largest event sent: ${largest} bytes`)
 })

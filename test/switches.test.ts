@@ -83,7 +83,8 @@ const OFF_CASES: OffCase[] = [
 
 /**
  * Runs an app with telemetry switched off, with intervals short enough that an app with telemetry on would have
- * identified, reported and kept alive. A sibling app with telemetry on proves that those intervals passed.
+ * identified, reported and kept alive, setting a fact and counting a feature as it goes. A sibling app with telemetry on
+ * proves that those intervals passed.
  */
 async function offCycle (t: Test, { options, env }: OffCase) {
   const collector = await Collector.start()
@@ -93,14 +94,18 @@ async function offCycle (t: Test, { options, env }: OffCase) {
   const restoreEnv = useEnv(t, env)
   const logs = new LogSink()
   const app = Fastify({ logger: { level: 'info', stream: logs.stream } })
-  await app.register(fastifyTelemetry, telemetryOptions(collector, options))
+  await app.register(fastifyTelemetry, telemetryOptions(collector, { ...options, features: { facts: { storage: ['sqlite'] }, counters: ['exports'] } }))
   addRoutes(app)
   await app.ready()
   restoreEnv()
+  // The feature calls an app makes while off: they must leave no more trace than the rest.
+  app.telemetry.fact('storage', 'sqlite')
+  const exports = app.telemetry.counter('exports')
 
   const sibling = await buildApp(telemetryOptions(siblingCollector))
   for (const url of ['/clients', '/clients/1', '/nope', '/files/a/b']) {
     await app.inject(url)
+    exports.inc()
     await sibling.inject(url)
   }
   await siblingCollector.waitForEvents('telemetry', 1)

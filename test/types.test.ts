@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import t, { test } from 'tap'
 import fastifyTelemetry, {
   mergeReport, splitReport, type FeatureCounter, type FeatureOptions, type TelemetryDecorator, type TelemetryOptions,
-  type TelemetrySnapshot, type WireBatch, type WireEvent
+  type TelemetrySnapshot, type TypedFeatures, type WireBatch, type WireEvent
 } from '../lib/index'
 import { summarize } from '../lib/counters'
 import { GcObserver, memoryRecord } from '../lib/memory'
@@ -76,6 +76,29 @@ test('features are typed: fact(name, value), counter(name).inc(n?), and the opti
   await t.rejects(async () => await Fastify().register(fastifyTelemetry, { enabled: false, features: { facts: { storage: 'sql' } } }), INVALID)
   const options: FeatureOptions = { facts: { storage: ['sql'] } }
   t.ok(counterType && factType && options.facts !== undefined)
+})
+
+test('TypedFeatures<typeof features> gives fact() and counter() the declared names as literal types', async t => {
+  const features = { facts: { storage: ['postgres', 'sqlite'], 'auth.mode': ['jwt'] }, counters: ['exports', 'webhooks.sent'] } as const satisfies FeatureOptions
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyTelemetry, { enabled: false, features })
+  const telemetry: TypedFeatures<typeof features> = app.telemetry
+  telemetry.fact('storage', 'sqlite')
+  telemetry.fact('auth.mode', process.env.AUTH_MODE ?? 'jwt')
+  telemetry.counter('webhooks.sent').inc()
+  // @ts-expect-error not a declared fact
+  t.throws(() => telemetry.fact('Storage', 'sqlite'), { code: 'FST_TELEMETRY_UNKNOWN_FEATURE' })
+  // @ts-expect-error a counter is no fact
+  t.throws(() => telemetry.fact('exports', 'x'), { code: 'FST_TELEMETRY_UNKNOWN_FEATURE' })
+  // @ts-expect-error not a declared counter
+  t.throws(() => telemetry.counter('export'), { code: 'FST_TELEMETRY_UNKNOWN_FEATURE' })
+  // @ts-expect-error a fact's value is a string
+  telemetry.fact('storage', 1)
+  const values: Equal<Parameters<typeof telemetry.fact<'storage'>>[1], 'postgres' | 'sqlite' | (string & {})> = true
+  const counters: Equal<Parameters<typeof telemetry.counter>[0], 'exports' | 'webhooks.sent'> = true
+  const onlyCounters: Equal<Parameters<TypedFeatures<{ counters: readonly ['a'] }>['fact']>[0], never> = true
+  t.ok(values && counters && onlyCounters)
 })
 
 test('fastify.telemetry.preview() is typed by declaration merging: the bodies that would be posted, an array even while off', async t => {

@@ -4,10 +4,10 @@ import { gzipSync } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { test } from 'tap'
 import { runAnalysisCommand } from '../../lib/analysis/cli'
-import type { LatencyFigure, Side, Stats } from '../../lib/analysis/report/stats-types'
+import type { Counter, LatencyFigure, Side, Stats } from '../../lib/analysis/report/stats-types'
 import { readEvents } from '../../lib/index'
 import { loadPlugin } from '../helpers/plugin'
-import { ENDPOINTS, FleetApp, keyOf, type PluginSnapshot, type Tally } from './helpers/fleet-app'
+import { ENDPOINTS, FEATURES, FleetApp, keyOf, type PluginSnapshot, type Tally } from './helpers/fleet-app'
 import { startReceiver, type Batch, type Event, type Receiver } from './helpers/receiver'
 
 // Ground truth, end to end: six installations running the real plugin over real sockets, the real receiver, then
@@ -49,9 +49,10 @@ async function everydayTraffic (app: FleetApp, i: number): Promise<void> {
 
 /**
  * An installation: its app version (`then`: restarted on that version), a size `i` for its traffic, extra
- * endpoints, extra traffic, and whether the receiver is down when its mid-life report comes (`loses`).
+ * endpoints, extra traffic, whether the receiver is down when its mid-life report comes (`loses`), and per life
+ * the storage fact it sets and the uses it counts in each phase.
  */
-interface Role { installation: string, version: string, i: number, then?: string, extra?: string[], special?: (app: FleetApp) => Promise<void>, loses?: true }
+interface Role { installation: string, version: string, i: number, then?: string, extra?: string[], special?: (app: FleetApp) => Promise<void>, loses?: true, features: Array<[storage: string, uses: Record<string, number>]> }
 
 /**
  * An instance's life: traffic, a report that covers it (or, for the lossy one, that report refused with a 503 by
@@ -59,7 +60,10 @@ interface Role { installation: string, version: string, i: number, then?: string
  */
 async function live (receiver: Receiver, role: Role, version: string, lost: Batch[]): Promise<Lived> {
   const app = await FleetApp.start({ writeKey: WRITE_KEY, host: receiver.url, issuerUrl: `https://${role.installation}.example.com/`, version, extra: role.extra })
+  const [storage, uses] = role.features[version === role.version ? 0 : 1]
+  app.fact('storage', storage)
   const phase = async (): Promise<void> => {
+    for (const [name, n] of Object.entries(uses)) app.use(name, n)
     await everydayTraffic(app, role.i)
     await role.special?.(app)
     await app.settled()
@@ -76,22 +80,25 @@ async function live (receiver: Receiver, role: Role, version: string, lost: Batc
 }
 
 const ROLES: Role[] = [
-  { installation: 'plain', version: OLD, i: 0 },
-  { installation: 'websockets', version: OLD, i: 1, special: async app => { for (let n = 0; n < 3; n++) await app.websocket() } },
-  { installation: 'lossy', version: OLD, i: 2, loses: true },
+  { installation: 'plain', version: OLD, i: 0, features: [['postgres', { exports: 3 }]] },
+  { installation: 'websockets', version: OLD, i: 1, special: async app => { for (let n = 0; n < 3; n++) await app.websocket() }, features: [['postgres', { exports: 1, imports: 2 }]] },
+  // Its lost report carried uses too: the counts are cumulative, so the next report delivers them.
+  { installation: 'lossy', version: OLD, i: 2, loses: true, features: [['sqlite', { exports: 2 }]] },
   {
     installation: 'aborts',
     version: NEW,
     i: 3,
+    features: [['postgres', { imports: 5 }]],
     special: async app => {
       await app.send('GET', '/gt-hold?now=1')
       await app.abort()
       await app.abort()
     }
   },
-  { installation: 'split', version: NEW, i: 4, extra: RESOURCES, special: async app => { await Promise.all(RESOURCES.map(async path => await app.send('GET', path))) } },
-  // A restart that is also the upgrade: same installation, a new instance on the new version.
-  { installation: 'restarted', version: OLD, i: 5, then: NEW }
+  // A storage off the fact's list: reported as `other`.
+  { installation: 'split', version: NEW, i: 4, extra: RESOURCES, special: async app => { await Promise.all(RESOURCES.map(async path => await app.send('GET', path))) }, features: [['mongodb', { exports: 4 }]] },
+  // A restart that is also the upgrade: same installation, a new instance on the new version (and a new storage).
+  { installation: 'restarted', version: OLD, i: 5, then: NEW, features: [['sqlite', { exports: 1 }], ['postgres', { exports: 2, imports: 1 }]] }
 ]
 
 async function runFleet (receiver: Receiver): Promise<{ lived: Lived[], lost: Batch[] }> {
@@ -131,6 +138,40 @@ function sumBy<T> (items: Iterable<T>, keyOf: (item: T) => string, value: (item:
   }
   return out
 }
+
+type FeaturesTruth = Omit<Stats['features'], 'counters'> & { counters: { rows: Array<Omit<Counter, 'usesPerDay'>>, belowFloor: number } }
+
+/**
+ * The features section as the apps set and counted them, through the floor k (`versions`: the published ones,
+ * oldest first; the newest is the latest): per storage value and per counter, the installations behind it.
+ */
+function featuresTruth (lived: Lived[], k: number, versions: string[]): FeaturesTruth {
+  const count = (n: number): number | null => n >= k ? n : null
+  const latest = versions.at(-1) ?? null
+  const installations = (which: (l: Lived) => boolean): number => new Set(lived.filter(which).map(l => l.installation)).size
+  const all = installations(() => true)
+  const onLatest = installations(l => l.version === latest)
+  const values = [...new Set(lived.map(l => l.app.facts.storage))].map(value => {
+    const n = installations(l => l.app.facts.storage === value)
+    const m = installations(l => l.version === latest && l.app.facts.storage === value)
+    return { value, installations: n, share: n / all, latest: { installations: count(m), share: m >= k ? m / onLatest : null } }
+  }).sort((a, b) => b.installations - a.installations || (a.value < b.value ? -1 : 1))
+  const facts = all >= k ? [{ name: 'storage', installations: { all, latest: count(onLatest) }, values: { rows: values.filter(v => v.installations >= k), belowFloor: values.filter(v => v.installations < k).length } }] : []
+  const use = (name: string, on: (l: Lived) => boolean): { installations: number, using: number | null, share: number | null, uses: number | null } => {
+    const using = installations(l => on(l) && l.app.uses[name] > 0)
+    const uses = lived.filter(on).reduce((a, l) => a + l.app.uses[name], 0)
+    return { installations: installations(on), using: count(using), share: using >= k ? using / installations(on) : null, uses: using >= k ? uses : null }
+  }
+  const ran = new Set(lived.map(l => l.version)).size
+  const counters = FEATURES.counters.map(name => {
+    const rows = versions.map(version => ({ version, ...use(name, l => l.version === version) })).filter(v => v.installations >= k)
+    return { name, ...use(name, () => true), versions: { rows, belowFloor: ran - rows.length } }
+  }).filter(c => c.installations >= k).sort((a, b) => (b.using ?? 0) - (a.using ?? 0) || (a.name < b.name ? -1 : 1))
+  return { latest, facts: { rows: facts, belowFloor: 1 - facts.length }, counters: { rows: counters, belowFloor: FEATURES.counters.length - counters.length } }
+}
+
+/** The features section without the uses per day (summed against the versions' uses on their own). */
+const withoutDays = (features: Stats['features']): FeaturesTruth => ({ ...features, counters: { ...features.counters, rows: features.counters.rows.map(({ usesPerDay, ...c }) => c) } })
 
 const errors5xx = (status: Record<string, number>): number => Object.entries(status).filter(([code]) => code.startsWith('5')).reduce((a, [, n]) => a + n, 0)
 
@@ -296,6 +337,13 @@ test('ground truth: six real installations → receiver → ingest → report; e
     // Two aborts and three websocket upgrades in each of the two phases.
     t.equal(aborted, 4, 'the aborted requests: counted as requests without a response')
     t.same(published.get(JSON.stringify(['/gt-live', 'GET', OLD]))?.responses, 6, 'the websocket upgrades, each a response')
+
+    t.same(withoutDays(stats.features), featuresTruth(lived, 1, [OLD, NEW]), 'facts and counters: every share, installation count and use is what the apps set and counted')
+    t.same(stats.features.facts.rows[0].values.rows.map(v => v.value), ['postgres', 'sqlite', 'other'], 'a storage off the list is reported as other')
+    t.ok(stats.features.facts.rows[0].values.rows.reduce((a, v) => a + v.share, 0) > 1, 'the restarted installation counts under both of its values')
+    for (const c of stats.features.counters.rows) {
+      t.same(c.versions.rows.map((v, i) => c.usesPerDay.reduce((a, d) => a + (d.versions[i].uses ?? 0), 0)), c.versions.rows.map(v => v.uses), `${c.name}: the uses per day add up to each version's uses`)
+    }
   })
 
   t.test('the Tables contract: installation_traffic holds, per installation × version × endpoint × method, every request and status code sent', async t => {
@@ -316,7 +364,8 @@ test('ground truth: six real installations → receiver → ingest → report; e
     t.same(tables, truth)
   })
 
-  const labels = [OLD, NEW, ...ENDPOINTS, ...RESOURCES]
+  // The storage values the apps set (`memory` is on the list, but no app sets it, and the page has a memory section).
+  const labels = [OLD, NEW, ...ENDPOINTS, ...RESOURCES, 'storage', 'postgres', 'sqlite', ...FEATURES.counters]
   t.test('k = 4: what fewer than 4 installations share is hidden, figure and label', async t => {
     const { stats, json, html } = await reportAt(db, join(dir, 'k4'), 4)
     t.same(stats.versions.rows.map(v => v.version), [OLD], `${NEW} ran at 3 installations`)
@@ -328,6 +377,8 @@ test('ground truth: six real installations → receiver → ingest → report; e
       `${NEW}, /gt-live, /gt-hold and the ${RESOURCES.length} endpoints of the split installation are in neither file`)
     t.same([stats.comparison.latest, stats.comparison.previous], [OLD, null])
     t.ok(stats.comparison.rows.every(r => r.latest !== null && r.latest.installations >= 4))
+    t.same(withoutDays(stats.features), featuresTruth(lived, 4, [OLD]), `features through the floor: the latest is ${OLD}, sqlite and other hidden`)
+    t.notOk(json.includes('sqlite') || html.includes('sqlite'), 'sqlite (2 installations) is in neither file')
   })
 
   t.test('k = 7, above the fleet size: every figure and every label is hidden', async t => {
@@ -340,8 +391,9 @@ test('ground truth: six real installations → receiver → ingest → report; e
     t.same([os, arch, runtimeVersion, numCpu].map(d => [d.installations, d.rows]), [[null, []], [null, []], [null, []], [null, []]])
     t.same([stats.versions.rows, stats.endpoints.usage.rows, stats.endpoints.methods.rows, stats.comparison.rows, stats.memory.rows], [[], [], [], [], []])
     t.same([stats.comparison.latest, stats.comparison.previous], [null, null])
+    t.same(withoutDays(stats.features), featuresTruth(lived, 7, []))
     t.same([...labels, process.version].filter(label => json.includes(label) || html.includes(label)), [],
-      'no version, endpoint or Node.js version in either file')
+      'no version, endpoint, fact, value, counter or Node.js version in either file')
   })
 
   t.test('no id and no write key in stats.json or index.html; Parquet holds ids only where the Tables contract puts them', async t => {

@@ -45,6 +45,12 @@ for (const width of [390, 1280]) {
     t.equal(charts.length, figures, 'one drawing shown per chart')
     t.ok(charts.length >= 9, `${charts.length} charts`)
     t.equal(charts.every(c => c.marks > 0 && c.width <= width), true, 'every chart has data marks and fits the width')
+    // The features section (upgrade(): a fact, two counters): its charts drawn with data at this width, its tables filled.
+    const features = await page.$$eval('#features figure.chart svg', svgs => svgs.filter(s => s.getBoundingClientRect().width > 0)
+      .map(s => s.querySelectorAll('[ecmeta_ssr_type="chart"]').length))
+    t.equal(features.length, 4, 'fact values, counters, and uses per day of each counter')
+    t.ok(features.every(marks => marks > 0), 'every features chart has data marks')
+    t.match(await page.locator('#features').innerText(), /postgres\s+10\s+62\.5 %\s+10\s+62\.5 %/)
     const headline = await page.locator('#headline').boundingBox()
     t.ok(headline !== null && headline.y + headline.height <= charts[0].top, 'the headline is above the first chart')
     t.match(await page.locator('#headline').innerText(), /^Bookshop API 1\.1\.0 against 1\.0\.0: 1 endpoint slower \(GET \/items\)/)

@@ -9,20 +9,28 @@ test('the floor publishes a count only from k installations up', async t => {
   t.same(floor.rows([{ installations: 4, label: 'rare' }, { installations: 9, label: 'common' }]), { rows: [{ installations: 9, label: 'common' }], belowFloor: 1 })
 })
 
-// 7 installations: 6 on 1.0.0, one on a version, endpoint, os of its own.
+// 7 installations: 6 on 1.0.0, one on a version, endpoint, os, fact value, fact and counter of its own.
 const fleet = () => mergeFleets(
-  uniformFleet(6, { traffic: [{ endpoint: '/items', method: 'GET', requests: 10 }] }),
-  uniformFleet(1, { prefix: 'lonely', version: '9.9.9-lonely', os: 'lonely-os', traffic: [{ endpoint: '/lonely-endpoint', method: 'GET', requests: 3, latency: bucketsWith([13, 3]) }] })
+  uniformFleet(6, { traffic: [{ endpoint: '/items', method: 'GET', requests: 10 }], features: () => ({ facts: { storage: 'postgres' }, uses: { exports: 2 } }) }),
+  uniformFleet(1, {
+    prefix: 'lonely',
+    version: '9.9.9-lonely',
+    os: 'lonely-os',
+    traffic: [{ endpoint: '/lonely-endpoint', method: 'GET', requests: 3, latency: bucketsWith([13, 3]) }],
+    features: () => ({ facts: { storage: 'lonely-storage', 'lonely-fact': 'lonely-value' }, uses: { exports: 0, 'lonely-counter': 5 } })
+  })
 )
 
 test('a row below the floor shows neither its figures nor its label, on the page or in stats.json', async t => {
   const { stats, html, json } = await reportOf(t, fleet())
-  for (const label of ['9.9.9-lonely', 'lonely-os', '/lonely-endpoint']) {
+  for (const label of ['9.9.9-lonely', 'lonely-os', '/lonely-endpoint', 'lonely-storage', 'lonely-fact', 'lonely-value', 'lonely-counter']) {
     t.notMatch(html, label, `${label} not on the page`)
     t.notMatch(json, label, `${label} not in stats.json`)
   }
   t.same(stats.versions.belowFloor, 1)
   t.same(stats.endpoints.usage.belowFloor, 1)
+  t.same([stats.features.facts.belowFloor, stats.features.facts.rows[0].values.belowFloor, stats.features.counters.belowFloor], [1, 1, 1], 'a fact, a value and a counter below the floor: counted')
+  t.same(stats.features.facts.rows[0].values.rows, [{ value: 'postgres', installations: 6, share: 6 / 7, latest: { installations: 6, share: 1 } }])
   t.same(stats.comparison.latest, '1.0.0')
   t.match(html, /1 more versions seen at fewer than 5 installations each/)
 })
@@ -37,7 +45,8 @@ test('with k above the fleet size, every figure and label is hidden', async t =>
     t.same(rows.rows, [])
   }
   t.same([stats.comparison.latest, stats.comparison.previous, stats.comparison.rows], [null, null, []])
-  for (const label of ['1.0.0', '9.9.9', 'linux', 'x64', 'v20', '/items', '/lonely', 'GET']) {
+  t.same(stats.features, { latest: null, facts: { rows: [], belowFloor: 2 }, counters: { rows: [], belowFloor: 2 } })
+  for (const label of ['1.0.0', '9.9.9', 'linux', 'x64', 'v20', '/items', '/lonely', 'GET', 'storage', 'postgres', 'exports']) {
     t.notMatch(html, label, `${label} not on the page`)
     t.notMatch(json, label, `${label} not in stats.json`)
   }

@@ -4,11 +4,13 @@ import { bucketsWith, mergeFleets, uniformFleet } from './helpers/fleet-db'
 import { reportOf } from './helpers/report'
 
 test('no installation, instance, report or message id of the database appears in index.html or stats.json', async t => {
-  const { html, json, dbPath } = await reportOf(t, uniformFleet(6, { days: ['2026-01-01', '2026-01-02'] }), 1)
+  const { html, json, dbPath, stats } = await reportOf(t, uniformFleet(6, { days: ['2026-01-01', '2026-01-02'], features: i => ({ facts: { storage: `s${i % 2}` }, uses: { exports: i } }) }), 1)
+  t.equal(stats.features.counters.rows[0].usesPerDay.length, 2, 'the features section is published too')
   const db = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' })
   const c = await db.connect()
   const ids = (await c.runAndReadAll(`SELECT message_id AS id FROM events UNION SELECT anonymous_id FROM events UNION SELECT instance_id FROM events
-    UNION SELECT report_id FROM reports UNION SELECT instance_id FROM instances UNION SELECT anonymous_id FROM activity`)).getRowObjectsJson().map(r => String(r.id))
+    UNION SELECT report_id FROM reports UNION SELECT instance_id FROM instances UNION SELECT anonymous_id FROM activity
+    UNION SELECT instance_id FROM daily_instance_facts UNION SELECT anonymous_id FROM daily_instance_features`)).getRowObjectsJson().map(r => String(r.id))
   c.closeSync()
   db.closeSync()
   t.ok(ids.length > 30, `${ids.length} ids searched`)
@@ -25,7 +27,8 @@ test('hostile strings from events are escaped and length-bounded everywhere on t
     prefix: `h${i}`,
     version: s,
     os: s,
-    traffic: [{ endpoint: s, method: s, requests: 4, latency: bucketsWith([4, 4]) }]
+    traffic: [{ endpoint: s, method: s, requests: 4, latency: bucketsWith([4, 4]) }],
+    features: () => ({ facts: { [s]: s }, uses: { [s]: 1 } })
   }))
   const { html, json, stats } = await reportOf(t, mergeFleets(...fleets))
   t.notMatch(html, /<script|<img|\u202E/i, 'no markup or bidi override from events')
@@ -36,6 +39,7 @@ test('hostile strings from events are escaped and length-bounded everywhere on t
   t.match(html, 'evil ñ 😀 中文')
   t.equal(stats.versions.rows.length, HOSTILE.length)
   t.equal(stats.comparison.rows.length > 0, true)
+  t.same([stats.features.facts.rows.length, stats.features.counters.rows.length], [HOSTILE.length, HOSTILE.length], 'fact names, values and counter names from events: shown, escaped and bounded')
 })
 
 test('the page itself names no URL: no link, no font, no script, no namespace URL in the charts', async t => {

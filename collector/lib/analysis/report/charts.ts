@@ -43,13 +43,15 @@ const axisLabel = (unit: string) => ({ formatter: (value: number) => `${formatNu
 /**
  * One value per day (or per any category), as lines; `shares` stacks each day's shares into one 100 % column
  * instead, the columns touching, so that the bands read as a 100 % stacked area with no slope between two days
- * (a share is a day's, not a trend between days). A single category is drawn as bars: a line needs two points.
+ * (a share is a day's, not a trend between days); `stacked` stacks each day's values into one column, as counts. A
+ * single category is drawn as bars: a line needs two points.
  */
-export function lineChart (categories: string[], series: Series[], options: { shares?: boolean } = {}): string {
+export function lineChart (categories: string[], series: Series[], options: { shares?: boolean, stacked?: boolean } = {}): string {
   const shares = options.shares === true
-  const bars = shares || categories.length === 1
+  const stacked = shares || options.stacked === true
+  const bars = stacked || categories.length === 1
   return bothWidths(width => [{
-    legend: { top: 0, ...(shares ? { icon: 'rect' } : {}) },
+    legend: { top: 0, ...(stacked ? { icon: 'rect' } : {}) },
     grid: { left: width === 'narrow' ? 50 : 70, right: 20, top: legendHeight(series, width) + 18, bottom: 30 },
     xAxis: { type: 'category', data: categories, boundaryGap: bars },
     yAxis: { type: 'value', max: shares ? 100 : undefined, axisLabel: axisLabel(shares ? ' %' : '') },
@@ -61,7 +63,8 @@ export function lineChart (categories: string[], series: Series[], options: { sh
       showSymbol: categories.length < 40,
       connectNulls: false,
       ...colour(s),
-      ...(shares ? { stack: 'shares', barCategoryGap: '0%' } : {})
+      ...(stacked ? { stack: 'day' } : {}),
+      ...(shares ? { barCategoryGap: '0%' } : {})
     }))
   }, 240 + legendHeight(series, width)])
 }

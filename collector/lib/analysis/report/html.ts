@@ -1,4 +1,5 @@
 import { barChart, lineChart, type Series } from './charts'
+import { featuresSection } from './features-html'
 import { headline, rowAnchor, windowText } from './headline'
 import { formatMs } from './percentiles'
 import type { ComparisonRow, Distribution, Measure, MeasureComparison, Rows, Stats } from './stats-types'
@@ -47,8 +48,8 @@ export function renderHtml (stats: Stats): string {
   const figure = (svg: string | null, caption: string): string =>
     svg === null ? '<p class="floor">No chart: every point is below the privacy floor.</p>' : `<figure class="chart">${svg}<figcaption>${caption}</figcaption></figure>`
   const hasPoint = (series: Series[]): boolean => series.some(s => s.data.some(v => v !== null))
-  const line = (days: string[], series: Series[], caption: string): string =>
-    figure(hasPoint(series) ? lineChart(days, series) : null, caption)
+  const line = (days: string[], series: Series[], caption: string, options?: { stacked?: boolean }): string =>
+    figure(hasPoint(series) ? lineChart(days, series, options) : null, caption)
   const bars = (labels: string[], series: Series[], caption: string, unit?: string): string =>
     figure(hasPoint(series) ? barChart(labels, series, { unit }) : null, caption)
   const percent = (share: number): number => Math.round(share * 1000) / 10
@@ -71,6 +72,7 @@ ${k < DEFAULT_FLOOR ? `<p class="notice" id="floor-notice">Privacy floor lowered
 </header>
 <main>
 ${comparison(stats, { n, bars })}
+${featuresSection(stats, { n, table, hidden, bars, line, perDay })}
 <section id="versions"><h2>Version adoption</h2>
 ${adoption(stats, figure)}
 ${table(['version', 'installations', 'first seen'], stats.versions.rows.map(v => [e(v.version), formatNumber(v.installations), e(v.firstDay)]))}

@@ -20,6 +20,7 @@ export interface Stats {
     methods: Rows<{ method: string, installations: number, requests: number, share: number }>
   }
   comparison: Comparison
+  features: Features
   memory: Rows<{ version: string, installations: number, rss: Quantiles, heapUsed: Quantiles }>
 }
 
@@ -143,4 +144,51 @@ export interface Comparison {
   /** Rows marked worse first, then those marked better, then the rest; each group by endpoint, method. */
   rows: ComparisonRow[]
   belowFloor: number
+}
+
+/**
+ * Feature facts and counters (the plugin's `features` option, schemaVersion 3 on), over the window. An installation
+ * counts once per figure however many days and instances it reported on; one whose instances (or days) reported
+ * different values of a fact counts under each, so a fact's shares may add up to more than 1.
+ */
+export interface Features {
+  /** The version the `latest` figures are of: the newest published version, as in the release comparison (null: none). */
+  latest: string | null
+  /** Facts at least k installations reported, by name; facts below the floor are only counted. */
+  facts: Rows<Fact>
+  /** Counters at least k installations reported, most used first; counters below the floor are only counted. */
+  counters: Rows<Counter>
+}
+
+/** One fact: the installations that reported it (on any version; on the latest), and its values. */
+export interface Fact {
+  name: string
+  installations: { all: number, latest: number | null }
+  /** Values at least k installations reported, most reported first; share = installations reporting the value / reporting the fact. */
+  values: Rows<FactValue>
+}
+
+export interface FactValue {
+  value: string
+  installations: number
+  share: number
+  /** The same on the latest version alone. */
+  latest: { installations: number | null, share: number | null }
+}
+
+/** How much a counter was used: installations that used it (uses > 0), their share of those reporting it, and the uses. */
+export interface CounterUse {
+  using: number | null
+  share: number | null
+  uses: number | null
+}
+
+/** One counter: the installations that reported it and its use on all versions, per published version and per day. */
+export interface Counter extends CounterUse {
+  name: string
+  installations: number
+  /** Published versions oldest first (k installations reporting the counter on each). */
+  versions: Rows<CounterUse & { version: string, installations: number }>
+  /** Per UTC day the counter was reported, per version of `versions`: installations that used it that day, and the uses. */
+  usesPerDay: Array<{ day: string, versions: Array<{ version: string, using: number | null, uses: number | null }> }>
 }

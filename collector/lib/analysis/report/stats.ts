@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { rows as query } from '../db'
+import { featuresOf } from './features'
 import { createFloor, type Floor } from './floor'
 import { formatLatency, LATENCY_BOUNDS_MS, percentile } from './percentiles'
 import { compareRows, MEASURES, type InstallationFigures } from './release-rule'
@@ -70,6 +71,7 @@ export async function buildStats (connection: DuckDBConnection, options: StatsOp
     },
     endpoints: await endpointsOf(connection, floor, window, installations),
     comparison: await comparisonOf(connection, floor, versions.shown.map(v => v.version), window),
+    features: await featuresOf(connection, floor, window, versions.shown.map(v => v.version)),
     memory: await memoryOf(connection, floor, window, versions.shown.map(v => v.version))
   }
 }

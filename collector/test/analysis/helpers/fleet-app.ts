@@ -19,6 +19,9 @@ export interface PluginSnapshot { requests: number, paths: Record<string, { meth
 export type Ledger = Map<string, Tally>
 export const keyOf = (endpoint: string, method: string): string => `${endpoint} ${method}`
 
+/** The facts and counters every fleet app declares (the plugin's `features` option). */
+export const FEATURES = { facts: { storage: ['postgres', 'sqlite', 'memory'] }, counters: ['exports', 'imports'] }
+
 /** Routes every fleet app serves; each app's allow-list is these plus its own extra endpoints. */
 export const ENDPOINTS = ['/gt-orders', '/gt-items', '/gt-fail', '/gt-slow', '/gt-live', '/gt-hold']
 
@@ -38,6 +41,9 @@ export interface FleetAppOptions {
  */
 export class FleetApp {
   readonly ledger: Ledger = new Map()
+  /** The value each fact must be reported with (`other` for one off its list), and each counter's uses. */
+  readonly facts: Record<string, string> = {}
+  readonly uses: Record<string, number> = Object.fromEntries(FEATURES.counters.map(name => [name, 0]))
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 })
   /** Ids of requests that have ended on the server, seen by hooks that run after the plugin's. */
   private readonly ended = new Set<string>()
@@ -56,6 +62,7 @@ export class FleetApp {
       issuerUrl: options.issuerUrl,
       version: options.version,
       endpoints: [...ENDPOINTS, ...options.extra ?? []],
+      features: FEATURES,
       // Milliseconds instead of minutes; a generous flush so that close() delivers the final report under load.
       identifyAfter: 20,
       reportInterval: 150,
@@ -158,6 +165,18 @@ export class FleetApp {
     await held
     socket.destroy()
     this.count('/gt-hold', 'GET', 'aborted')
+  }
+
+  /** Sets a fact through the plugin's API. */
+  fact (name: keyof typeof FEATURES.facts, value: string): void {
+    (this.app as any).telemetry.fact(name, value)
+    this.facts[name] = FEATURES.facts[name].includes(value) ? value : 'other'
+  }
+
+  /** Counts `n` uses of a feature through the plugin's API. */
+  use (name: string, n: number): void {
+    (this.app as any).telemetry.counter(name).inc(n)
+    this.uses[name] += n
   }
 
   /** Resolves once every request sent has ended on the server (so the plugin has counted it). */

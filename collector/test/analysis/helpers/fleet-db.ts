@@ -16,7 +16,8 @@ export interface InstanceSpec {
   days: string[]
 }
 export interface TrafficSpec { endpoint: string, method: string, requests: number, responses?: number, aborted?: number, status?: Record<string, number>, latency?: number[] }
-export interface ReportSpec { reportId: string, instanceId: string, day: string, rss?: number, heapUsed?: number, traffic: TrafficSpec[] }
+/** `facts`: the report's facts (name → value); `uses`: each counter's uses since the instance's previous report. */
+export interface ReportSpec { reportId: string, instanceId: string, day: string, rss?: number, heapUsed?: number, traffic: TrafficSpec[], facts?: Record<string, string>, uses?: Record<string, number> }
 export interface FleetSpec { instances: InstanceSpec[], reports: ReportSpec[] }
 
 const q = (value: string): string => `'${value.replace(/'/g, "''")}'`
@@ -42,6 +43,8 @@ export async function createFleetDb (path: string, fleet: FleetSpec): Promise<vo
   await run('CREATE TABLE reports (report_id VARCHAR, instance_id VARCHAR, anonymous_id VARCHAR, version VARCHAR, uptime BIGINT, received_at TIMESTAMP, day DATE, parts INTEGER, rss BIGINT, heap_used BIGINT)')
   await run(`CREATE TABLE traffic (day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, report_id VARCHAR, endpoint VARCHAR, method VARCHAR,
     requests BIGINT, responses BIGINT, aborted BIGINT, status MAP(VARCHAR, BIGINT), latency_buckets BIGINT[], latency_sum DOUBLE, size_buckets BIGINT[], size_unknown BIGINT, size_sum DOUBLE)`)
+  await run('CREATE TABLE report_facts (day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, name VARCHAR, value VARCHAR)')
+  await run('CREATE TABLE report_features (day DATE, anonymous_id VARCHAR, instance_id VARCHAR, version VARCHAR, name VARCHAR, uses BIGINT)')
   const byId = new Map(fleet.instances.map(i => [i.instanceId, i]))
   let message = 0
   for (const i of fleet.instances) {
@@ -58,6 +61,8 @@ export async function createFleetDb (path: string, fleet: FleetSpec): Promise<vo
     const who = `${q(i.anonymousId)}, ${q(i.instanceId)}, ${q(i.version)}`
     await run(`INSERT INTO reports VALUES (${q(r.reportId)}, ${q(i.instanceId)}, ${q(i.anonymousId)}, ${q(i.version)}, 900, ${q(r.day)}::TIMESTAMP, ${q(r.day)}, 1, ${r.rss ?? 'NULL'}, ${r.heapUsed ?? 'NULL'})`)
     await run(`INSERT INTO events VALUES (${q(`msg-${r.reportId}`)}, 'source', 'telemetry', ${q(i.anonymousId)}, ${q(i.instanceId)}, 2, ${q(r.day)}::TIMESTAMP, ${q(r.day)}, '{}')`)
+    for (const [name, value] of Object.entries(r.facts ?? {})) await run(`INSERT INTO report_facts VALUES (${q(r.day)}, ${who}, ${q(name)}, ${q(value)})`)
+    for (const [name, uses] of Object.entries(r.uses ?? {})) await run(`INSERT INTO report_features VALUES (${q(r.day)}, ${who}, ${q(name)}, ${uses})`)
     for (const t of r.traffic) {
       const latency = t.latency ?? bucketsWith([4, t.responses ?? t.requests])
       await run(`INSERT INTO traffic VALUES (${q(r.day)}, ${who}, ${q(r.reportId)}, ${q(t.endpoint)}, ${q(t.method)},
@@ -79,14 +84,20 @@ export async function createFleetDb (path: string, fleet: FleetSpec): Promise<vo
     SELECT day, anonymous_id, instance_id, version, endpoint, method, sum(requests) AS requests, sum(responses) AS responses,
       sum(aborted) AS aborted, any_value(codes.status) AS status, ${sums('latency_buckets', 14)} AS latency_buckets
     FROM traffic LEFT JOIN codes USING (day, instance_id, endpoint, method) GROUP BY ALL`)
+  await run('CREATE TABLE daily_instance_facts AS SELECT DISTINCT * FROM report_facts')
+  await run('CREATE TABLE daily_instance_features AS SELECT day, anonymous_id, instance_id, version, name, sum(uses)::BIGINT AS uses FROM report_features GROUP BY ALL')
+  await run(`CREATE TABLE daily_facts AS SELECT day, version, name, value, count(DISTINCT anonymous_id) AS installations, count(DISTINCT instance_id) AS instances
+    FROM daily_instance_facts GROUP BY ALL`)
+  await run(`CREATE TABLE daily_features AS SELECT day, version, name, count(DISTINCT anonymous_id) AS installations,
+    count(DISTINCT anonymous_id) FILTER (WHERE uses > 0) AS installations_using, sum(uses)::BIGINT AS uses FROM daily_instance_features GROUP BY ALL`)
   await run('CREATE VIEW memory_by_version AS SELECT day, version, anonymous_id, rss, heap_used FROM reports')
   await run(`CREATE TABLE ingest_model AS SELECT ${MODEL_VERSION} AS version`)
   c.closeSync()
   db.closeSync()
 }
 
-/** n installations, one instance each, on the given version, active on `days`, each with one report per day. */
-export function uniformFleet (n: number, options: { prefix?: string, version?: string, days?: string[], traffic?: TrafficSpec[], os?: string } = {}): FleetSpec {
+/** n installations, one instance each, on the given version, active on `days`, each with one report per day (its facts and uses by `features`). */
+export function uniformFleet (n: number, options: { prefix?: string, version?: string, days?: string[], traffic?: TrafficSpec[], os?: string, features?: (i: number) => Pick<ReportSpec, 'facts' | 'uses'> } = {}): FleetSpec {
   const prefix = options.prefix ?? 'a'
   const days = options.days ?? ['2026-01-01']
   const instances: InstanceSpec[] = []
@@ -95,7 +106,7 @@ export function uniformFleet (n: number, options: { prefix?: string, version?: s
     const instanceId = `instance-${prefix}-${i}`
     instances.push({ instanceId, anonymousId: `cluster-${prefix}-${i}`, version: options.version ?? '1.0.0', os: options.os ?? 'linux', arch: 'x64', numCpu: 2, runtimeVersion: 'v20.20.2', days })
     for (const day of days) {
-      reports.push({ reportId: `report-${prefix}-${i}-${day}`, instanceId, day, rss: 100e6 + i * 1e6, heapUsed: 20e6 + i * 1e6, traffic: options.traffic ?? [{ endpoint: '/items', method: 'GET', requests: 10 }] })
+      reports.push({ reportId: `report-${prefix}-${i}-${day}`, instanceId, day, rss: 100e6 + i * 1e6, heapUsed: 20e6 + i * 1e6, traffic: options.traffic ?? [{ endpoint: '/items', method: 'GET', requests: 10 }], ...options.features?.(i) })
     }
   }
   return { instances, reports }

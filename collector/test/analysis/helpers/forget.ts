@@ -33,7 +33,8 @@ export async function snapshot (dbPath: string, root: string): Promise<Record<st
     ingest_files: `SELECT replace(file, '${root}', '') AS file, source_id, received_day, "offset", size FROM ingest_files`
   }
   try {
-    for (const table of ['installations', 'instances', 'activity', 'reports', 'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version']) {
+    for (const table of ['installations', 'instances', 'activity', 'reports', 'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version',
+      'part_facts', 'part_features', 'daily_instance_facts', 'daily_instance_features', 'daily_facts', 'daily_features']) {
       queries[table] = `SELECT ${await doubles(table)} FROM ${table}`
     }
     const tables: Record<string, unknown> = {}
