@@ -36,6 +36,10 @@ function legendHeight (series: Series[], width: Width): number {
   return Math.ceil(needed / (WIDTHS[width] - 20)) * 22
 }
 
+/** ECharts' default palette, given out by a version's place among the published ones: a version has one colour on every chart. */
+const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc']
+export const versionColour = (versions: readonly string[], version: string): string => PALETTE[Math.max(0, versions.indexOf(version)) % PALETTE.length]
+
 const colour = (s: Series): { color?: string } => s.color === undefined ? {} : { color: s.color }
 
 const axisLabel = (unit: string) => ({ formatter: (value: number) => `${formatNumber(value)}${unit}` })

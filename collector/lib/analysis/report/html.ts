@@ -1,4 +1,4 @@
-import { barChart, lineChart, type Series } from './charts'
+import { barChart, lineChart, versionColour, type Series } from './charts'
 import { featuresSection } from './features-html'
 import { headline, rowAnchor, windowText } from './headline'
 import { formatMs } from './percentiles'
@@ -118,7 +118,8 @@ function adoption (stats: Stats, figure: Figure): string {
   const k = stats.minInstallations
   const days = stats.adoption
   const share = (value: number | null): number => (value ?? 0) * 100
-  const series: Series[] = stats.versions.rows.map((v, i) => ({ name: v.version, data: days.map(a => share(a.shares[i].share)) }))
+  const published = stats.versions.rows.map(v => v.version)
+  const series: Series[] = published.map((version, i) => ({ name: version, data: days.map(a => share(a.shares[i].share)), color: versionColour(published, version) }))
   const other = days.map(a => share(a.other.share))
   if (other.some(v => v > 0)) series.push({ name: `other versions (each fewer than ${k} installations that day)`, data: other, color: '#b8bcc6' })
   const empty = days.map(a => a.installations === null ? 100 : 0)
