@@ -4,6 +4,7 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { test, type Test } from 'tap'
 import { ingest } from '../../lib/analysis/ingest/ingest'
+import { versionColour } from '../../lib/analysis/report/charts'
 import { buildReport } from '../../lib/analysis/report/report'
 import type { Stats } from '../../lib/analysis/report/stats-types'
 import { App, anonymousId, append, stored } from './helpers/events'
@@ -142,6 +143,19 @@ test('the page: a Features section after the release comparison, every chart wit
   t.match(features, '<tr><td>2026-03-01</td><td>1.0.0</td><td>3</td><td>9</td></tr>')
   t.match(features, '1 more facts seen at fewer than 3 installations each')
   t.match(features, '1 more counters seen at fewer than 3 installations each')
+})
+
+test('a version has one colour on every chart: imports, used on 1.1.0 alone, in 1.1.0\'s colour of the adoption chart', async t => {
+  const { html, stats } = await featuresReport(t, 3)
+  const published = stats.versions.rows.map(v => v.version)
+  const [newer, older] = [versionColour(published, '1.1.0'), versionColour(published, '1.0.0')]
+  t.not(newer, older)
+  const adoption = (/<section id="versions">[\s\S]*?<\/section>/.exec(html) as RegExpExecArray)[0]
+  t.match(adoption, `fill="${newer}"`)
+  t.match(adoption, `fill="${older}"`)
+  const imports = (/<h4>imports<\/h4><figure class="chart">[\s\S]*?<\/figure>/.exec(html) as RegExpExecArray)[0]
+  t.match(imports, `fill="${newer}"`)
+  t.notMatch(imports, `fill="${older}"`)
 })
 
 test('what fewer than k installations reported is in neither file: values, facts and counters', async t => {

@@ -49,7 +49,7 @@ test('groups too small to pair are compared unpaired', async t => {
   // 6 installations stay on 1.0.0, 5 others run 1.1.0: no pair.
   const traffic: TrafficSpec[] = [{ endpoint: '/items', method: 'GET', requests: 200 }]
   const { html } = await reportOf(t, mergeFleets(uniformFleet(6, { prefix: 'o', traffic }), uniformFleet(5, { prefix: 'n', version: '1.1.0', traffic })))
-  t.match(html, /<small>unpaired, p = [\d.]+<\/small>/)
+  t.match(html, /<small>groups 6 → 5, p = [\d.]+<\/small>/)
 })
 
 test('with one version: "no previous release yet", no "fewer than" cell, one series per chart', async t => {

@@ -12,10 +12,10 @@ function sink (): { write (text: string): boolean, text: string } {
 
 const nothing = { slower: [], moreErrors: [], faster: [], fewerErrors: [] }
 
-test('a fleet without version effects (20 × 14, --no-version-effects) flags nothing', async t => {
+test('a fleet without version effects (20 × 21, --no-version-effects) flags nothing', async t => {
   const dir = t.testdir()
   const io = { out: sink(), err: sink() }
-  t.equal(await runAnalysisCommand('simulate', ['--installations', '20', '--days', '14', '--out', join(dir, 'data'), '--no-version-effects'], io), 0, io.err.text)
+  t.equal(await runAnalysisCommand('simulate', ['--installations', '20', '--days', '21', '--out', join(dir, 'data'), '--no-version-effects'], io), 0, io.err.text)
   t.equal(await runAnalysisCommand('ingest', [join(dir, 'data'), '--db', join(dir, 'fleet.duckdb')], io), 0, io.err.text)
   t.equal(await runAnalysisCommand('report', ['--db', join(dir, 'fleet.duckdb'), '--out', join(dir, 'out')], io), 0, io.err.text)
   const { comparison } = JSON.parse(readFileSync(join(dir, 'out', 'stats.json'), 'utf8')) as Stats

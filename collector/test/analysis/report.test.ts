@@ -29,6 +29,7 @@ test('stats.json validates against its JSON Schema (schema/stats/stats.v2.json)'
   const { stats } = await reportOf(t, release())
   t.equal(validate(stats), true, JSON.stringify(validate.errors))
   t.equal(stats.schemaVersion, 2)
+  t.equal(schema.title, 'stats.json, schemaVersion 2')
 })
 
 test('active installations and instances per day', async t => {

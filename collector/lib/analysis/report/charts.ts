@@ -36,6 +36,12 @@ function legendHeight (series: Series[], width: Width): number {
   return Math.ceil(needed / (WIDTHS[width] - 20)) * 22
 }
 
+/** ECharts' default palette, given out by a version's place among the published ones: a version has one colour on every chart. */
+const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc']
+export const versionColour = (versions: readonly string[], version: string): string => PALETTE[Math.max(0, versions.indexOf(version)) % PALETTE.length]
+
+const colour = (s: Series): { color?: string } => s.color === undefined ? {} : { color: s.color }
+
 const axisLabel = (unit: string) => ({ formatter: (value: number) => `${formatNumber(value)}${unit}` })
 
 /**
@@ -60,7 +66,7 @@ export function lineChart (categories: string[], series: Series[], options: { sh
       barMaxWidth: shares ? undefined : 60,
       showSymbol: categories.length < 40,
       connectNulls: false,
-      ...(s.color === undefined ? {} : { color: s.color }),
+      ...colour(s),
       ...(stacked ? { stack: 'day' } : {}),
       ...(shares ? { barCategoryGap: '0%' } : {})
     }))
@@ -77,7 +83,7 @@ export function barChart (categories: string[], series: Series[], options: { uni
       grid: { left: width === 'narrow' ? 120 : 200, right: 40, top: legend + 10, bottom: 30 },
       xAxis: { type: 'value', axisLabel: { ...axisLabel(options.unit ?? ''), hideOverlap: true } },
       yAxis: { type: 'category', data: categories, inverse: true, axisLabel: { width: width === 'narrow' ? 112 : 190, overflow: 'truncate' } },
-      series: series.map(s => ({ name: s.name, type: 'bar', data: s.data }))
+      series: series.map(s => ({ name: s.name, type: 'bar', data: s.data, ...colour(s) }))
     }, 50 + legend + categories.length * (several ? 10 * series.length + 4 : 18)]
   })
 }

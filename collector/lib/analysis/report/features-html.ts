@@ -1,4 +1,4 @@
-import type { Series } from './charts'
+import { versionColour, type Series } from './charts'
 import type { Counter, Fact, Rows, Stats } from './stats-types'
 import { escapeHtml as e, formatNumber } from './text'
 
@@ -64,14 +64,16 @@ function countersOf (stats: Stats, parts: PageParts): string {
   return '<h3>Counters</h3>' +
     parts.bars(counters.map(c => c.name), series, 'Share of the installations reporting each counter that used it (uses above 0)', ' %') +
     parts.table(['counter', 'installations reporting', 'using', 'share using', 'uses'], counters.map(c => [e(c.name), ...useCells(parts, c)])) +
-    '<h3>Uses per day, by version</h3>' + counters.map(c => usesOf(c, stats.minInstallations, parts)).join('')
+    '<h3>Uses per day, by version</h3>' + counters.map(c => usesOf(c, stats, parts)).join('')
 }
 
-function usesOf (c: Counter, k: number, parts: PageParts): string {
+function usesOf (c: Counter, stats: Stats, parts: PageParts): string {
+  const k = stats.minInstallations
+  const published = stats.versions.rows.map(v => v.version)
   const head = `<h4>${e(c.name)}</h4>`
   if (c.versions.rows.length === 0) return `${head}<p class="floor">No version has ${k} installations reporting it: no uses per version.</p>${parts.hidden(c.versions, 'versions')}`
   const days = c.usesPerDay.map(d => d.day)
-  const series: Series[] = c.versions.rows.map((v, i) => ({ name: v.version, data: c.usesPerDay.map(d => d.versions[i].uses) }))
+  const series: Series[] = c.versions.rows.map((v, i) => ({ name: v.version, data: c.usesPerDay.map(d => d.versions[i].uses), color: versionColour(published, v.version) }))
   return head +
     parts.line(days, series, `${e(c.name)}: uses per UTC day, one column per day stacking the versions (a version used at fewer than ${k} installations that day is left out)`, { stacked: true }) +
     parts.table(['version', 'installations reporting', 'using', 'share using', 'uses'], c.versions.rows.map(v => [e(v.version), ...useCells(parts, v)])) +

@@ -1,4 +1,4 @@
-import { barChart, lineChart, type Series } from './charts'
+import { barChart, lineChart, versionColour, type Series } from './charts'
 import { featuresSection } from './features-html'
 import { headline, rowAnchor, windowText } from './headline'
 import { formatMs } from './percentiles'
@@ -21,7 +21,7 @@ h1 { font-size: 1.6em; margin: 0 0 .3em; } h2 { margin-top: 2em; border-bottom: 
 table { border-collapse: collapse; font-size: .92em; min-width: 100%; }
 th, td { border-bottom: 1px solid #e6e8ec; padding: .25em .6em; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-table.comparison td { vertical-align: top; line-height: 1.3; } table.comparison tr:target { background: #fff8db; }
+table.comparison td { vertical-align: top; line-height: 1.3; } table.comparison th, table.comparison td { padding-left: .45em; padding-right: .45em; } table.comparison tr:target { background: #fff8db; }
 figure { margin: 1em 0; } figure svg { display: block; max-width: 100%; height: auto; }
 @media (max-width: 640px) { body { font-size: 14px; } figure svg.wide { display: none; } }
 @media (min-width: 641px) { figure svg.narrow { display: none; } }
@@ -118,7 +118,8 @@ function adoption (stats: Stats, figure: Figure): string {
   const k = stats.minInstallations
   const days = stats.adoption
   const share = (value: number | null): number => (value ?? 0) * 100
-  const series: Series[] = stats.versions.rows.map((v, i) => ({ name: v.version, data: days.map(a => share(a.shares[i].share)) }))
+  const published = stats.versions.rows.map(v => v.version)
+  const series: Series[] = published.map((version, i) => ({ name: version, data: days.map(a => share(a.shares[i].share)), color: versionColour(published, version) }))
   const other = days.map(a => share(a.other.share))
   if (other.some(v => v > 0)) series.push({ name: `other versions (each fewer than ${k} installations that day)`, data: other, color: '#b8bcc6' })
   const empty = days.map(a => a.installations === null ? 100 : 0)
@@ -148,16 +149,20 @@ function changeOf (m: Measure, change: number): string {
   return m === 'errorRate' ? `${signed(change, 2)} pt` : `${signed((change - 1) * 100, 1)} %`
 }
 
-/** The test behind a figure and its one-sided p in the direction of the change. */
+/** The installations behind a cell's figures (the pairs, or each group), the test, and its one-sided p in the direction of the change. */
 function testOf (c: MeasureComparison): string {
   const p = c.p as { worse: number, better: number }
   const smaller = Math.min(p.worse, p.better)
-  return `${c.test === 'paired' ? `${formatNumber(c.pairs)} pairs` : 'unpaired'}, p ${smaller < 0.0001 ? '&lt; 0.0001' : `= ${smaller.toPrecision(2)}`}`
+  const behind = c.test === 'paired'
+    ? `${formatNumber(c.pairs)} pairs`
+    : `groups ${formatNumber(c.installations.previous)} → ${formatNumber(c.installations.latest)}`
+  return `${behind}, p ${smaller < 0.0001 ? '&lt; 0.0001' : `= ${smaller.toPrecision(2)}`}`
 }
 
 /**
  * The release comparison, rows marked worse first: per endpoint and method, the installations behind each side and,
- * per measure, the change the rule tested (marked ▲ worse, ▼ better), latest against previous and the test. A row
+ * per measure, the change the rule tested (marked ▲ worse, ▼ better), previous → latest as the test saw them (over the
+ * pairs when it is paired) and the test. A row
  * not compared points to its reason, listed once under the table.
  */
 function comparison (stats: Stats, { n, bars }: Parts): string {
@@ -169,12 +174,19 @@ function comparison (stats: Stats, { n, bars }: Parts): string {
   const latest = c.latest
   const previous = c.previous
   const label = (r: ComparisonRow): string => `${r.method} ${r.endpoint}`
-  const versions = previous === null ? [latest] : [latest, previous]
-  const p95 = c.rows.filter(r => r.measures.p95.latest !== null || r.measures.p95.previous !== null)
-  const charts = bars(p95.map(label), versions.map((v, i) => ({ name: v, data: p95.map(r => i === 0 ? r.measures.p95.latest : r.measures.p95.previous) })),
-    'p95 latency per endpoint and method: the median over installations of each one’s own p95', ' ms') +
-    bars(c.rows.map(label), versions.map((v, i) => ({ name: v, data: c.rows.map(r => { const s = i === 0 ? r.latest : r.previous; return s === null ? null : Math.round(s.errorRate * 10000) / 100 }) })),
-      '5xx rate per endpoint and method: the share of all responses that were 5xx', ' %')
+  // The bars are the cells' figures: for a measure compared by pairs, the paired installations' medians.
+  const chart = (m: Measure, caption: string, unit: string, scale: number): string => {
+    const shown = c.rows.filter(r => r.measures[m].latest !== null || r.measures[m].previous !== null)
+    const value = (v: number | null): number | null => v === null ? null : Math.round(v * scale * 100) / 100
+    // Previous first, as in the cells (before → after), in grey: the latest in colour.
+    const series: Series[] = previous === null
+      ? [{ name: latest, data: shown.map(r => value(r.measures[m].latest)) }]
+      : [{ name: previous, data: shown.map(r => value(r.measures[m].previous)), color: '#a3aab8' }, { name: latest, data: shown.map(r => value(r.measures[m].latest)), color: '#3b5bdb' }]
+    return bars(shown.map(label), series,
+      `${caption}: the median over the installations${previous === null ? '' : ' (over the pairs where the test is paired), as in the table'}`, unit)
+  }
+  const charts = chart('p95', 'p95 latency per endpoint and method (each installation’s own p95)', ' ms', 1) +
+    chart('errorRate', '5xx rate per endpoint and method (each installation’s own share of 5xx responses)', ' %', 100)
   const reasons: string[] = []
   const note = (reason: string): number => {
     if (!reasons.includes(reason)) reasons.push(reason)
@@ -194,8 +206,11 @@ function comparison (stats: Stats, { n, bars }: Parts): string {
   const rows = c.rows.map((r, i) => `<tr id="${rowAnchor(i)}"><td><strong>${e(label(r))}</strong></td><td>${installations(r)}</td>${MEASURES.map(([m]) => `<td>${cell(r, m)}</td>`).join('')}</tr>`).join('')
   const intro = previous === null
     ? `<p>${e(latest)} is the only version with at least ${k} installations: nothing to compare it with yet. Its figures per endpoint and method, each the median over the installations with enough responses:</p>`
-    : `<p>Latest <strong>${e(latest)}</strong> against previous <strong>${e(previous)}</strong>, rows marked worse first. In each cell: the change the rule tests (latency in %, 5xx in percentage points; ▲ worse, ▼ better), then previous → latest (the median over the installations counted on each side), then the test.</p>`
-  const table = `<div class="scroll"><table class="comparison"><thead><tr><th>endpoint</th><th>installations<br>${[...versions].reverse().map(v => e(v)).join(' → ')}</th>${MEASURES.map(([, name]) => `<th>${name}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`
+    : `<p>Latest <strong>${e(latest)}</strong> against previous <strong>${e(previous)}</strong>, rows marked worse first. Each cell: the change ` +
+      '(latency in %, 5xx in percentage points; ▲ worse, ▼ better) from previous to latest, the medians below it; then the installations behind them and the test’s p. ' +
+      'Where enough installations ran both versions, the test is paired and the medians are over those pairs; ' +
+      'otherwise the two groups of installations are compared unpaired, and each version’s median is over its own.</p>'
+  const table = `<div class="scroll"><table class="comparison"><thead><tr><th>endpoint</th><th>installations<br>${previous === null ? e(latest) : `${e(previous)} → ${e(latest)}`}</th>${MEASURES.map(([, name]) => `<th>${name}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`
   const notes = reasons.length === 0 ? '' : `<ol class="floor">${reasons.map(r => `<li>${e(r)}</li>`).join('')}</ol>`
   return `${head}${intro}${charts}${table}${notes}${previous === null ? '' : `<p class="rule">${e(c.rule.text)}</p>`}${belowFloor}</section>`
 }

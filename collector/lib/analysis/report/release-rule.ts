@@ -28,11 +28,12 @@ export function describeRule (k: number, unpairedTests: number): ComparisonRule 
     text: `The unit is the installation. Per endpoint and method, an installation counts on a version's side with at least ${r.minResponses} responses there ` +
       `(${r.minResponsesP99} for p99); its p50, p95 and p99 come from its own merged latency histogram, its 5xx rate from its own counts. ` +
       `A measure is marked worse when the latest version is worse by more than the minimum effect (latency ratio latest / previous ${r.minLatencyRatio}, ` +
-      `5xx rate +${r.minErrorRatePoints} percentage points) by a one-sided test, and the median effect reaches it; better, the same the other way. ` +
+      `5xx rate +${r.minErrorRatePoints} percentage points) by a one-sided test, and the medians shown (over the pairs, or over each group) differ by at least it; ` +
+      'better, the same the other way. ' +
       `Installations that ran both versions are paired: a Wilcoxon signed-rank test of each pair's log latency ratio or 5xx difference at p < ${r.alpha}, ` +
-      `with at least ${r.minPairs} pairs (exact up to ${r.exactPairs}, normal approximation with tie correction above). With fewer pairs, the two groups ` +
-      `(each at least ${r.minGroup} installations) are compared by a Mann–Whitney U test at p < ${r.alpha} / ${Math.max(1, unpairedTests)} ` +
-      `(Bonferroni over the ${unpairedTests} unpaired tests of this comparison); with fewer, nothing is compared. ` +
+      `with at least ${Math.max(r.minPairs, k)} pairs (${r.minPairs}, or the privacy floor if higher; exact up to ${r.exactPairs}, normal approximation with tie correction above). With fewer pairs, the two groups ` +
+      `(each at least ${r.minGroup} installations) are compared by a Mann–Whitney U test at p < ${r.alpha} / the number of unpaired tests in this comparison ` +
+      `(Bonferroni; ${unpairedTests === 0 ? 'there are none' : `${unpairedTests}: p < ${Number(unpairedAlpha.toPrecision(2))}`}); with fewer, nothing is compared. ` +
       `Each side needs at least ${k} installations (the privacy floor).`,
     unit: 'installation',
     ...r,
@@ -57,40 +58,54 @@ export function compareMeasure (measure: Measure, latest: Side, previous: Side, 
     .map(([id, f]) => [id, f[measure] as number]))
   const l = counted(latest)
   const p = counted(previous)
-  const base = {
+  const installations = { latest: l.size, previous: p.size }
+  const none = (reason: string): MeasureComparison => ({
     latest: l.size >= k ? median([...l.values()]) : null,
     previous: p.size >= k ? median([...p.values()]) : null,
-    installations: { latest: l.size, previous: p.size }
-  }
-  const none = (reason: string): MeasureComparison => ({ ...base, change: null, test: 'none', pairs: 0, p: null, reason })
+    installations,
+    change: null,
+    test: 'none',
+    pairs: 0,
+    p: null,
+    reason
+  })
   if (l.size < k || p.size < k) {
     return none(`fewer than ${k} installations with ${least} responses on the ${l.size < k ? 'latest' : 'previous'} version (the privacy floor)`)
   }
+  const ids = [...l.keys()].filter(id => p.has(id))
+  // The pairs are the installations behind the figures published, so they too need the privacy floor.
+  const paired = ids.length >= Math.max(RULE.minPairs, k)
+  if (!paired && (l.size < RULE.minGroup || p.size < RULE.minGroup)) {
+    return none(`not enough installations to compare: ${ids.length} ran both versions (${Math.max(RULE.minPairs, k)} needed), ` +
+      `${l.size} and ${p.size} ran one (${RULE.minGroup} needed on each side)`)
+  }
+  // The figures shown are those the test compares: with pairs, the paired installations' own (installations new on
+  // the latest version, or gone from it, would otherwise move a side's median against the pairs' verdict).
+  const a = paired ? ids.map(id => l.get(id) as number) : [...l.values()]
+  const b = paired ? ids.map(id => p.get(id) as number) : [...p.values()]
   const latency = measure !== 'errorRate'
   const scale = (v: number): number => latency ? Math.log(v) : v * 100
   const margin = latency ? Math.log(RULE.minLatencyRatio) : RULE.minErrorRatePoints
-  const shift = (values: number[], by: number): number[] => values.map(v => v + by)
-  const paired = [...l.keys()].filter(id => p.has(id))
-  let change: number
-  let tails: OneSided
-  if (paired.length >= RULE.minPairs) {
-    const d = paired.map(id => scale(l.get(id) as number) - scale(p.get(id) as number))
-    change = latency ? median(paired.map(id => (l.get(id) as number) / (p.get(id) as number))) : median(d)
-    tails = { greater: signedRank(shift(d, -margin)).greater, less: signedRank(shift(d, margin)).less }
-  } else if (l.size >= RULE.minGroup && p.size >= RULE.minGroup) {
-    const a = [...l.values()].map(scale)
-    const b = [...p.values()].map(scale)
-    change = latency ? median([...l.values()]) / median([...p.values()]) : median(a) - median(b)
-    tails = { greater: rankSum(shift(a, -margin), b).greater, less: rankSum(shift(a, margin), b).less }
-  } else {
-    return none(`not enough installations to compare: ${paired.length} ran both versions (${RULE.minPairs} needed), ` +
-      `${l.size} and ${p.size} ran one (${RULE.minGroup} needed on each side)`)
+  // Latest shifted by `by` against previous.
+  const tails = (by: number): OneSided => paired
+    ? signedRank(a.map((v, i) => scale(v) - scale(b[i]) + by))
+    : rankSum(a.map(v => scale(v) + by), b.map(scale))
+  // The effect is between the two medians shown, so that previous → latest always reads as the change (the median
+  // of the pairs' own ratios can differ from it, even in sign).
+  const change = latency ? median(a) / median(b) : 100 * (median(a) - median(b))
+  return {
+    latest: median(a),
+    previous: median(b),
+    installations,
+    change,
+    test: paired ? 'paired' : 'unpaired',
+    pairs: paired ? ids.length : 0,
+    p: { worse: tails(-margin).greater, better: tails(margin).less },
+    reason: null
   }
-  const test = paired.length >= RULE.minPairs ? 'paired' : 'unpaired'
-  return { ...base, change, test, pairs: test === 'paired' ? paired.length : 0, p: { worse: tails.greater, better: tails.less }, reason: null }
 }
 
-/** Whether a compared measure is marked worse or better: its test below its level, and the median effect at least the minimum. */
+/** Whether a compared measure is marked worse or better: its test below its level, and the change between the medians at least the minimum. */
 export function judge (measure: Measure, c: MeasureComparison, unpairedAlpha: number): { worse: boolean, better: boolean } {
   if (c.p === null) return { worse: false, better: false }
   const alpha = c.test === 'paired' ? RULE.alpha : unpairedAlpha

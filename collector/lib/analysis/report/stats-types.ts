@@ -30,7 +30,10 @@ export type Distribution = Rows<{ value: string, installations: number, share: n
 export interface Quantiles { p50: number, p95: number }
 
 export interface LatencyFigure { bucket: number, ms: number | null, display: string }
-/** One version's traffic on an endpoint × method, pooled over its installations (the figures the page shows). */
+/**
+ * One version's traffic on an endpoint × method, pooled over all its installations' requests (the page shows only its
+ * installations). Not what the rule compares: see `measures`.
+ */
 export interface Side {
   installations: number
   requests: number
@@ -58,20 +61,24 @@ export type ComparisonTest = 'paired' | 'unpaired' | 'none'
  * installation's figure comes from its own merged histogram (latency, ms) or its own counts (5xx rate, 0–1).
  */
 export interface MeasureComparison {
-  /** The median across the installations counted on each side (ms, or a rate 0–1); null when that side is below the floor. */
+  /**
+   * The figures the test compared, shown in the page's cells and comparison charts (ms, or a rate 0–1). Test
+   * `paired`: the median over the pairs of each one's figure on that version (installations on one version only are
+   * left out, as the test leaves them out; `pairs` says how many). Otherwise: the median over the installations
+   * counted on that side. Null when that side is below the floor.
+   */
   latest: number | null
   previous: number | null
-  /** Installations counted on each side (those below the floor are still counted here: a count, never a figure). */
+  /** Installations counted on each side, pairs or not (those below the floor are still counted here: a count, never a figure). */
   installations: { latest: number, previous: number }
   /**
-   * The effect the rule tests, null when there is no test. Latency: the ratio latest / previous (paired: the median of
-   * each pair's ratio; unpaired: the ratio of the two sides' medians), 1.6 = 60 % slower. 5xx: the difference latest −
-   * previous in percentage points (paired: the median of each pair's difference; unpaired: the difference of the
-   * two sides' medians), 0.5 = +0.5 points.
+   * The effect between `previous` and `latest` (the minimum effect applies to it), null when there is no test.
+   * Latency: the ratio latest / previous, 1.6 = 60 % slower. 5xx: the difference latest − previous in percentage
+   * points, 0.5 = +0.5 points.
    */
   change: number | null
   test: ComparisonTest
-  /** Pairs behind a paired test (installations counted on both sides); 0 otherwise. */
+  /** Pairs behind a paired test and its figures (installations counted on both sides); 0 otherwise. */
   pairs: number
   /**
    * One-sided p-values of the tests against the minimum effect: that latest is worse by more than it (ratio above

@@ -10,6 +10,7 @@
 // - the 5xx rate: log-normal, median 0.5 %, log-sd 1.0 across installations, times a log-factor N(0, 0.5) per
 //   period; one period in 50 is broken (50 % errors); errors are a binomial draw of the responses.
 // The effects multiply the latest version's latencies (slower) or 5xx rate (errors), for every installation.
+import { test, type Test } from 'tap'
 import type { InstallationFigures } from '../../../lib/analysis/report/release-rule'
 import { compareRows } from '../../../lib/analysis/report/release-rule'
 import { generator } from '../../../lib/analysis/simulate'
@@ -97,7 +98,8 @@ export function nullFleets (seed: number, fleets: number, design: Design, noise 
  * Of `fleets` fleets of `design.rows` rows, the first with `effect`: how often that row was marked slower (any
  * percentile) or with more 5xx.
  */
-export function detection (seed: number, fleets: number, design: Design, effect: Effect, noise = NOISE, k = 5): { fleets: number, slower: number, moreErrors: number } {
+export interface Detection { fleets: number, slower: number, moreErrors: number }
+export function detection (seed: number, fleets: number, design: Design, effect: Effect, noise = NOISE, k = 5): Detection {
   const random = generator(seed)
   const result = { fleets, slower: 0, moreErrors: 0 }
   for (let f = 0; f < fleets; f++) {
@@ -123,4 +125,25 @@ const pct = (x: number): string => `${Number((100 * x).toPrecision(3))} %`
 export function percent (x: number, n: number): string {
   const [low, high] = wilson(x, n)
   return `${pct(x / n)} (${x} of ${n}; 95 % interval ${pct(low)}–${pct(high)})`
+}
+
+/**
+ * The rule proven for one design, seeded: 2 000 null fleets of 30 rows × 4 measures flag at most 5 % (at the upper end
+ * of the 95 % interval); 1 000 fleets whose first row is 60 % slower, and 1 000 with a 4× 5xx rate, are found as
+ * `detected` asserts. Each test prints its figures for `npm run proof:rule -w collector`.
+ */
+export function proveRule (design: Design, name: string, detected: (t: Test, slower: Detection, errors: Detection) => void): void {
+  test('null fleets: at most 5 % flagged, even at the upper end of the 95 % interval', async t => {
+    const result = nullFleets(1, 2000, design)
+    t.comment(`rule proof, ${name}: null fleets flagged (a row marked worse) ${percent(result.flagged, result.fleets)}; ` +
+      `marked either way ${percent(result.marked, result.fleets)}; tests with p below their level ${percent(result.belowAlpha, result.tests)}`)
+    t.ok(wilson(result.flagged, result.fleets)[1] <= 0.05)
+  })
+
+  test('detection of a 60 % slowdown and of a 4× 5xx rate on one row of 30', async t => {
+    const slower = detection(2, 1000, design, { slower: 1.6 })
+    const errors = detection(3, 1000, design, { errors: 4 })
+    t.comment(`rule proof, ${name}: detected 60 % slower ${percent(slower.slower, slower.fleets)}; 4× 5xx ${percent(errors.moreErrors, errors.fleets)}`)
+    detected(t, slower, errors)
+  })
 }
