@@ -16,7 +16,7 @@ async function collector (args) {
   return stdout
 }
 
-/** Three lines from stats.json: who, what, how fast. */
+/** Four lines from stats.json: who, what, how fast, which features. */
 function summary (stats) {
   const endpoints = stats.endpoints.usage.rows.map(r => `${r.endpoint} ${r.requests}`).join(', ')
   const rows = stats.comparison.rows.filter(r => r.latest?.p95 != null).sort((a, b) => b.latest.requests - a.latest.requests)
@@ -25,8 +25,18 @@ function summary (stats) {
     `installations ${stats.fleet.installations}, instances ${stats.fleet.instances}, requests ${stats.fleet.requests}, ` +
       (stats.period.from === stats.period.to ? `on ${stats.period.from}` : `from ${stats.period.from} to ${stats.period.to}`),
     `requests by endpoint: ${endpoints || 'none yet'}`,
-    `app ${stats.comparison.latest}, p95 latency: ${p95 || 'no responses yet'}`
+    `app ${stats.comparison.latest}, p95 latency: ${p95 || 'no responses yet'}`,
+    `features: ${features(stats.features) || 'none reported'}`
   ]
+}
+
+/** The Features section in a line: each fact's values with their shares, each counter's uses. */
+function features ({ facts, counters }) {
+  const percent = share => `${Math.round(share * 100)} %`
+  return [
+    ...facts.rows.map(f => `${f.name} ${f.values.rows.map(v => `${v.value} ${percent(v.share)}`).join(', ')}`),
+    ...counters.rows.map(c => `${c.name} ${c.uses} uses`)
+  ].join('; ')
 }
 
 /** Ingests `dataDir` into `<dataDir>/fleet.duckdb`, reports into `<dataDir>/site/`; returns the page's path and the summary. */

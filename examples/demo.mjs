@@ -1,7 +1,7 @@
 // `npm run demo`: the example bookshop, a local Segment-compatible collector, some traffic, and every event
 // printed as it arrives. Stops by itself after one full cycle (identify, two reports, a keep-alive) and the final
 // report sent on close, then runs the fleet analysis on the stored events (ingest, report) and prints where the
-// stats page is, with a three-line summary. Only 127.0.0.1 is ever contacted.
+// stats page is, with a four-line summary (the last: its Features section). Only 127.0.0.1 is ever contacted.
 //
 //   npm run demo                  run one cycle (about 10 s) and exit
 //   npm run demo -- --serve       keep running; curl the printed URL, Ctrl-C sends the final report
@@ -68,6 +68,7 @@ collector.on('event', (event, json) => {
     console.log(`[${seconds()} s] telemetry   ${label}: part ${p.part}/${p.parts}, uptime ${p.uptime} s` +
       (p.memory === undefined ? '' : `, rss ${Math.round(p.memory.rss / 2 ** 20)} MiB, ${p.memory.gcCycles} GC cycles`))
     console.log(indent(reportTable(p)))
+    if (p.facts !== undefined) console.log(indent(features(p)))
   } else {
     console.log(`[${seconds()} s] keep-alive  instance ${short(event.properties.instanceId)}`)
   }
@@ -79,6 +80,12 @@ collector.on('event', (event, json) => {
   console.log()
   if (!serve && !closing && seen.identify >= 1 && seen.telemetry >= 2 && seen['keep-alive'] >= 1) finish().catch(fatal)
 })
+
+/** Part 1's feature facts and counters (examples/server.mjs sets the storage backend and counts orders created). */
+function features ({ facts, features }) {
+  const pairs = (entries, by) => entries.map(([name, value]) => `${name}${by}${value}`).join(', ') || 'none'
+  return `facts: ${pairs(Object.entries(facts), '=')}; counters since start: ${pairs(Object.entries(features), ' ')}`
+}
 
 const TRAFFIC = bookshopTraffic(healthToken)
 

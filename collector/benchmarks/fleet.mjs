@@ -1,8 +1,9 @@
 // Fleet analysis benchmark (not a test): simulate a fleet, ingest all days but the last, ingest the last day alone
 // (the daily incremental run), build the report. FLEET_INSTALLATIONS (default 100) and FLEET_DAYS (default 30) size
 // the fleet; FLEET_CACHE names a directory where the simulated fleet is kept between runs (simulating is not what
-// is measured); FLEET_MEMORY_LIMIT (e.g. 2GB) is passed to ingest as DuckDB's memory limit. Prints every figure and
+// is measured), under a name with a digest of the simulator, so that a fleet of another simulator is not reused; FLEET_MEMORY_LIMIT (e.g. 2GB) is passed to ingest as DuckDB's memory limit. Prints every figure and
 // writes them to benchmarks/results/fleet.txt. Needs `npm run build` first.
+import { createHash } from 'node:crypto'
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -16,7 +17,8 @@ const { buildReport } = require('../dist/analysis/report/report.js')
 const installations = Number(process.env.FLEET_INSTALLATIONS ?? 100)
 const days = Number(process.env.FLEET_DAYS ?? 30)
 const work = mkdtempSync(join(tmpdir(), 'bench-fleet-'))
-const cache = process.env.FLEET_CACHE === undefined ? join(work, 'cache') : join(process.env.FLEET_CACHE, `${installations}x${days}-seed1`)
+const simulator = createHash('sha256').update(readFileSync(require.resolve('../dist/analysis/simulate.js'))).digest('hex').slice(0, 8)
+const cache = process.env.FLEET_CACHE === undefined ? join(work, 'cache') : join(process.env.FLEET_CACHE, `${installations}x${days}-seed1-${simulator}`)
 const db = join(work, 'fleet.duckdb')
 const memoryLimit = process.env.FLEET_MEMORY_LIMIT
 const seconds = start => Number(process.hrtime.bigint() - start) / 1e9

@@ -80,7 +80,7 @@ test('wrong invocations: exit code and one line each', async t => {
     // simulate
     { argv: ['simulate', '--installations', '-3', '--days', '1', '--out', out], code: 2, message: '--installations must be an integer ≥ 1; received "-3"', creates: [out] },
     { argv: ['simulate', '--installations', '1', '--days', '1'], code: 2, message: '--out is required: <dir>' },
-    { argv: ['simulate', '--installations', '1', '--days', '1', '--out', out, '--schema-version', '3'], code: 2, message: '--schema-version must be one of 1, 2; received "3"', creates: [out] },
+    { argv: ['simulate', '--installations', '1', '--days', '1', '--out', out, '--schema-version', '4'], code: 2, message: '--schema-version must be one of 1, 2, 3; received "4"', creates: [out] },
     { argv: ['simulate', '--installations', '1', '--days', '1', '--out', out, '--start', '2026-02-30x'], code: 2, message: '--start must be a date YYYY-MM-DD; received "2026-02-30x"', creates: [out] },
 
     // Failures of the work (exit 1): the path and the cause in words.

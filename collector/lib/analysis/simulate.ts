@@ -11,8 +11,11 @@ export interface SimulateOptions {
   seed?: number
   /** First simulated UTC day, `YYYY-MM-DD` (default 2026-01-01). */
   start?: string
-  /** Event format (default 2: an endpoint's methods may be spread over the parts of a report). */
-  schemaVersion?: 1 | 2
+  /**
+   * Event format (default 3: part 1 carries feature facts and counters; 2 spreads an endpoint's methods over the
+   * parts of a report, as 3 does; 1 deals whole endpoints).
+   */
+  schemaVersion?: 1 | 2 | 3
   sourceId?: string
   /** Called after each day written. */
   onProgress?(progress: { day: number, days: number, events: number }): void
@@ -34,7 +37,14 @@ export interface SimulateSummary {
   bytes: number
   /** Requests behind the last delivered complete report of every instance: what the model must count. */
   requests: number
+  /** Per day, version, fact and value, what `daily_facts` must hold (schemaVersion 3; none before). */
+  facts: FactTruth[]
+  /** Per day, version and counter, what `daily_features` must hold (schemaVersion 3; none before). */
+  features: FeatureTruth[]
 }
+
+export interface FactTruth { day: string, version: string, name: string, value: string, installations: number, instances: number }
+export interface FeatureTruth { day: string, version: string, name: string, installations: number, installationsUsing: number, uses: number }
 
 const DAY_MS = 86_400_000
 const REPORT_S = 900
@@ -51,6 +61,28 @@ const VERSION_ERRORS = [1, 1, 1, 1, 1, 3, 1]
 /** The plugin's bucket bounds, with the open top bucket last. */
 const LATENCY_BOUNDS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, Infinity]
 const SIZE_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, Infinity]
+/**
+ * The facts every simulated installation sets, each value with its share of installations. An installation keeps
+ * its values; `other` is what the plugin sends for a value not on the fact's list.
+ */
+const FACTS: { [name: string]: Array<[string, number]> } = {
+  storage: [['postgres', 0.55], ['sqlite', 0.3], ['memory', 0.15]],
+  cache: [['redis', 0.45], ['memory', 0.35], ['none', 0.17], ['other', 0.03]]
+}
+/** The share of installations that move their storage to postgres once (from their next start on). */
+const STORAGE_SWITCH = 0.05
+/**
+ * The counters: the share of installations that use each (the others report it at 0) and the most uses an
+ * installation averages per report interval. `admin.bulk_edit` is used by a few installations, so that the privacy
+ * floor has something to hide; `recommendations` only exists in the newest version simulated.
+ */
+const FEATURE_COUNTERS: Array<{ name: string, share: number, rate: number, newest?: true }> = [
+  { name: 'orders.export', share: 0.5, rate: 4 },
+  { name: 'webhooks.sent', share: 0.3, rate: 20 },
+  { name: 'search.queries', share: 0.8, rate: 40 },
+  { name: 'admin.bulk_edit', share: 0.04, rate: 2 },
+  { name: 'recommendations', share: 0.6, rate: 10, newest: true }
+]
 
 /** mulberry32: small, fast, seeded. */
 export function generator (seed: number): () => number {
@@ -100,12 +132,71 @@ interface Cell { endpoint: string, method: string, rate: number, median: number,
 class Instance {
   readonly id: string
   readonly paths = new Map<string, Map<string, Record>>()
+  /** Counter name -> uses since this instance started, every counter its version declares. */
+  readonly features: { [name: string]: number } = {}
+  /** Counter name -> uses at its last delivered report. */
+  readonly reported: { [name: string]: number } = {}
   uptime = 0
   identified = false
   requests = 0
   delivered = 0
-  constructor (readonly version: number, random: () => number) {
+  constructor (readonly version: number, random: () => number, readonly facts: { [name: string]: string }, counters: string[]) {
     this.id = uuid(random)
+    for (const name of counters) this.features[name] = this.reported[name] = 0
+  }
+}
+
+/** The value of `shares` that a draw `u` (0..1) falls on; the last value takes what the others leave. */
+function choose (shares: Array<[string, number]>, u: number): string {
+  for (const [value, share] of shares.slice(0, -1)) {
+    if (u < share) return value
+    u -= share
+  }
+  return shares[shares.length - 1][0]
+}
+
+/**
+ * The facts and counters delivered reports carried on one day, tallied as the model rolls them up: per version and
+ * fact value the installations and instances; per version and counter the installations reporting it, those whose
+ * uses since their previous delivered report were above 0, and those uses.
+ */
+class FeatureTally {
+  private readonly facts = new Map<string, { installations: Set<string>, instances: Set<string> }>()
+  private readonly counters = new Map<string, { installations: Set<string>, using: Set<string>, uses: number }>()
+
+  /** A delivered report of `instance`: its facts, and its counts since its previous delivered report. */
+  add (anonymousId: string, instance: Instance, version: string): void {
+    for (const [name, value] of Object.entries(instance.facts)) {
+      const key = JSON.stringify([version, name, value])
+      const tally = this.facts.get(key) ?? { installations: new Set(), instances: new Set() }
+      this.facts.set(key, tally)
+      tally.installations.add(anonymousId)
+      tally.instances.add(instance.id)
+    }
+    for (const [name, n] of Object.entries(instance.features)) {
+      const key = JSON.stringify([version, name])
+      const tally = this.counters.get(key) ?? { installations: new Set(), using: new Set(), uses: 0 }
+      this.counters.set(key, tally)
+      const uses = n - instance.reported[name]
+      instance.reported[name] = n
+      tally.installations.add(anonymousId)
+      if (uses > 0) tally.using.add(anonymousId)
+      tally.uses += uses
+    }
+  }
+
+  /** The day's rows, added to `summary`; the tally starts again empty. */
+  flush (day: string, summary: SimulateSummary): void {
+    for (const [key, { installations, instances }] of this.facts) {
+      const [version, name, value] = JSON.parse(key)
+      summary.facts.push({ day, version, name, value, installations: installations.size, instances: instances.size })
+    }
+    for (const [key, { installations, using, uses }] of this.counters) {
+      const [version, name] = JSON.parse(key)
+      summary.features.push({ day, version, name, installations: installations.size, installationsUsing: using.size, uses })
+    }
+    this.facts.clear()
+    this.counters.clear()
   }
 }
 
@@ -123,16 +214,22 @@ function uuid (random: () => number): string {
  * a lag (an upgrade is a restart: a new instance), occasional plain restarts, about 1 % of reports lost and 0.5 %
  * of batches stored twice. Latency, 5xx rate and memory depend on the version (unless `versionEffects` is false), so a
  * release comparison has something to show; `slower` and `errors` inject known effects into the newest version.
+ * With schemaVersion 3, part 1 of every report carries the installation's facts (FACTS) and its instance's
+ * cumulative counts (FEATURE_COUNTERS), drawn from a random stream of their own so that the traffic of a seed is the
+ * same in every format; the summary tallies what the delivered reports carried, as the model must.
  */
 export async function simulate (options: SimulateOptions): Promise<SimulateSummary> {
-  const { installations, days, out, seed = 1, start = '2026-01-01', schemaVersion = 2, sourceId = 'simulated', slower = {}, errors = {}, versionEffects = true } = options
+  const { installations, days, out, seed = 1, start = '2026-01-01', schemaVersion = 3, sourceId = 'simulated', slower = {}, errors = {}, versionEffects = true } = options
   const random = generator(seed)
   const newest = Math.min(VERSIONS.length - 1, Math.floor((days - 1) / RELEASE_EVERY_DAYS))
   const effect = (version: number, endpoint: string, builtIn: number[], injected: { [endpoint: string]: number }): number =>
     (versionEffects ? builtIn[version] : 1) * (version === newest ? injected[endpoint] ?? 1 : 1)
   const startMs = Date.parse(`${start}T00:00:00Z`)
-  const summary: SimulateSummary = { files: 0, events: 0, bytes: 0, requests: 0 }
+  const summary: SimulateSummary = { files: 0, events: 0, bytes: 0, requests: 0, facts: [], features: [] }
   const instances: Instance[] = []
+  const withFeatures = schemaVersion === 3
+  const pick = generator(seed ^ 0x5eed_f00d)
+  const tally = new FeatureTally()
   const fleet = Array.from({ length: installations }, (_, i) => {
     const cells: Cell[] = []
     for (const endpoint of ENDPOINTS) {
@@ -150,6 +247,10 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
       os: random() < 0.9 ? 'linux' : 'darwin',
       runtime: ['v20.19.0', 'v22.12.0', 'v24.1.0'][Math.floor(random() * 3)],
       cells,
+      facts: Object.fromEntries(Object.entries(FACTS).map(([name, shares]) => [name, choose(shares, pick())])),
+      switchDay: pick() < STORAGE_SWITCH ? Math.floor(pick() * days) : Infinity,
+      /** Counter name -> the most uses per report interval, for the counters this installation uses. */
+      uses: new Map(FEATURE_COUNTERS.filter(c => pick() < c.share).map(c => [c.name, Math.ceil(pick() * c.rate)])),
       instance: undefined as Instance | undefined
     }
   })
@@ -166,7 +267,9 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
       for (let tick = 0; tick < DAY_MS / 1000 / REPORT_S; tick++) {
         const at = dayMs + (tick * REPORT_S + site.phase) * 1000
         if (site.instance === undefined || site.instance.version < latest || random() < 0.002) {
-          site.instance = new Instance(latest, random)
+          if (day >= site.switchDay) site.facts.storage = 'postgres'
+          const counters = withFeatures ? FEATURE_COUNTERS.filter(c => c.newest !== true || latest === newest).map(c => c.name) : []
+          site.instance = new Instance(latest, random, withFeatures ? { ...site.facts } : {}, counters)
           instances.push(site.instance)
         }
         const instance = site.instance
@@ -212,9 +315,11 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
           add(cumulative, interval)
           instance.requests += n
         }
+        for (const name in instance.features) instance.features[name] += Math.floor(pick() * (site.uses.get(name) ?? 0) * 2)
         if (random() >= 0.01) {
           batch.push(...report(instance, schemaVersion, random() < 0.05 ? 2 + Math.floor(random() * 2) : 1, envelope, random, versionEffects ? VERSION_SPEED[instance.version] : 1))
           instance.delivered = instance.requests
+          if (withFeatures) tally.add(site.anonymousId, instance, VERSIONS[instance.version])
         }
         const receivedAt = new Date(at + 200).toISOString()
         const lines = batch.map(event => JSON.stringify({ ...event, receivedAt, sentAt: receivedAt }))
@@ -223,6 +328,7 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
       }
     }
     await writer.close()
+    tally.flush(new Date(dayMs).toISOString().slice(0, 10), summary)
     options.onProgress?.({ day: day + 1, days, events: summary.events })
   }
   summary.requests = instances.reduce((n, instance) => n + instance.delivered, 0)
@@ -232,7 +338,8 @@ export async function simulate (options: SimulateOptions): Promise<SimulateSumma
 /**
  * The report of `instance` in `parts` events. Version 1 deals whole endpoints to parts; version 2 deals
  * (endpoint, method) records, so one endpoint's methods may land in different parts. Part 1 carries the totals,
- * `methods` and `memory`; each endpoint entry carries the totals of the methods in its part.
+ * `methods` and `memory` (and from version 3 `facts` and `features`); each endpoint entry carries the totals of the
+ * methods in its part.
  */
 function report (instance: Instance, schemaVersion: number, parts: number, envelope: () => object, random: () => number, speed: number): object[] {
   const reportId = uuid(random)
@@ -271,9 +378,10 @@ function report (instance: Instance, schemaVersion: number, parts: number, envel
         ? {
             ...totals,
             methods,
-            memory: { rss, heapTotal: rss / 2, heapUsed: Math.round(rss / 3), external: 1048576, arrayBuffers: 65536, heapSizeLimit: 4345298944, mallocedMemory: 262144, peakMallocedMemory: 1048576, gcCycles: Math.floor(instance.uptime / 60), gcPauseMs: instance.uptime / 100 }
+            memory: { rss, heapTotal: rss / 2, heapUsed: Math.round(rss / 3), external: 1048576, arrayBuffers: 65536, heapSizeLimit: 4345298944, mallocedMemory: 262144, peakMallocedMemory: 1048576, gcCycles: Math.floor(instance.uptime / 60), gcPauseMs: instance.uptime / 100 },
+            ...(schemaVersion === 3 ? { facts: instance.facts, features: instance.features } : {})
           }
-        : schemaVersion === 2 ? { methods: {} } : {}),
+        : schemaVersion >= 2 ? { methods: {} } : {}),
       paths
     }
   }))

@@ -30,7 +30,7 @@ test('simulate, ingest and export from the command line', async t => {
   t.ok(existsSync(join(dir, 'pq', 'daily_traffic.parquet')))
 })
 
-test('simulate defaults to seed 1 and schemaVersion 2', async t => {
+test('simulate defaults to seed 1 and schemaVersion 3', async t => {
   const io = capture()
   t.equal(await runAnalysisCommand('simulate', ['--installations', '1', '--days', '1', '--out', t.testdir()], io), 0)
   t.match(io.text.out, /requests delivered/)
@@ -64,7 +64,7 @@ const bad: Array<[string, string[], string]> = [
   ['simulate', ['--installations', 'many', '--days', '1', '--out', 'o'], '--installations must be an integer ≥ 1; received "many"'],
   ['simulate', ['--installations', '0', '--days', '1', '--out', 'o'], '--installations must be an integer ≥ 1; received "0"'],
   ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--seed=-1'], '--seed must be an integer ≥ 0; received "-1"'],
-  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--schema-version', '3'], '--schema-version must be one of 1, 2; received "3"'],
+  ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--schema-version', '4'], '--schema-version must be one of 1, 2, 3; received "4"'],
   ['simulate', ['--installations', '1', '--days', '1', '--out', 'o', '--start', '2026-13-45'], '--start must be a date YYYY-MM-DD; received "2026-13-45"'],
   ['simulate', ['--installations', '1', '--days', '1'], '--out is required: <dir>'],
   ['simulate', ['--installations', '1', '--days', '1', '--out', ''], '--out must be a value; received ""'],

@@ -13,6 +13,9 @@ export function capture (): Parameters<typeof runAnalysisCommand>[2] & { text: {
   return { text, out: { write: (s: string) => { text.out += s } }, err: { write: (s: string) => { text.err += s } } }
 }
 
+/** The tables of feature facts and counters, raw and derived: a simulated fleet fills every one. */
+export const FEATURE_TABLES = ['part_facts', 'part_features', 'daily_instance_facts', 'daily_instance_features', 'daily_facts', 'daily_features']
+
 /**
  * Every table a report or an export reads from, comparable across two databases: record ids (numbered in reading
  * order) replaced by what they stand for, doubles (sums whose order of addition differs) rounded, file paths made
@@ -34,7 +37,7 @@ export async function snapshot (dbPath: string, root: string): Promise<Record<st
   }
   try {
     for (const table of ['installations', 'instances', 'activity', 'reports', 'traffic', 'daily_instance_traffic', 'daily_traffic', 'installation_traffic', 'memory_by_version',
-      'part_facts', 'part_features', 'daily_instance_facts', 'daily_instance_features', 'daily_facts', 'daily_features']) {
+      ...FEATURE_TABLES]) {
       queries[table] = `SELECT ${await doubles(table)} FROM ${table}`
     }
     const tables: Record<string, unknown> = {}
