@@ -135,14 +135,14 @@ test('the page: a Features section after the release comparison, every chart wit
   t.match(features, /<figure class="chart"><svg[\s\S]*?<figcaption>storage: share of the installations reporting it/)
   t.match(features, '<tr><td>postgres</td><td>3</td><td>75.0 %</td><td>4</td><td>66.7 %</td></tr>')
   t.match(features, '<tr><td>sqlite</td><td><span class="floor">fewer than 3</span></td><td>–</td><td>3</td><td>50.0 %</td></tr>')
-  t.match(features, '1 more values of storage seen at fewer than 3 installations each: not shown.')
+  t.match(features, '1 more value of storage seen at fewer than 3 installations each: not shown.')
   t.match(features, '<tr><td>exports</td><td>6</td><td>4</td><td>66.7 %</td><td>15</td></tr>')
   t.match(features, /<h4>exports<\/h4><figure class="chart">[\s\S]*?uses per UTC day, one column per day stacking the versions/)
   // One day of imports: drawn as a column, never as a lone dot.
   t.match(features, /<h4>imports<\/h4><figure class="chart"><svg class="wide"[\s\S]*?ecmeta_ssr_type="chart"/)
   t.match(features, '<tr><td>2026-03-01</td><td>1.0.0</td><td>3</td><td>9</td></tr>')
-  t.match(features, '1 more facts seen at fewer than 3 installations each')
-  t.match(features, '1 more counters seen at fewer than 3 installations each')
+  t.match(features, '1 more fact seen at fewer than 3 installations each')
+  t.match(features, '1 more counter seen at fewer than 3 installations each')
 })
 
 test('a version has one colour on every chart: imports, used on 1.1.0 alone, in 1.1.0\'s colour of the adoption chart', async t => {

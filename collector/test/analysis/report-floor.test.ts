@@ -32,7 +32,7 @@ test('a row below the floor shows neither its figures nor its label, on the page
   t.same([stats.features.facts.belowFloor, stats.features.facts.rows[0].values.belowFloor, stats.features.counters.belowFloor], [1, 1, 1], 'a fact, a value and a counter below the floor: counted')
   t.same(stats.features.facts.rows[0].values.rows, [{ value: 'postgres', installations: 6, share: 6 / 7, latest: { installations: 6, share: 1 } }])
   t.same(stats.comparison.latest, '1.0.0')
-  t.match(html, /1 more versions seen at fewer than 5 installations each/)
+  t.match(html, /1 more version seen at fewer than 5 installations each/)
 })
 
 test('with k above the fleet size, every figure and label is hidden', async t => {

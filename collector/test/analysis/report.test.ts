@@ -136,7 +136,7 @@ test('a row without latency samples shows no percentile and no chart; a pair bel
   const { stats, html } = await reportOf(t, fleet)
   t.same(stats.comparison.rows.map(r => [r.endpoint, r.latest?.p50]), [['/upload', null]])
   t.equal(stats.comparison.belowFloor, 1)
-  t.match(html, /1 more endpoint and method pairs seen at fewer than 5 installations/)
+  t.match(html, /1 more pair of endpoint and method seen at fewer than 5 installations/)
   t.match(html, /<td>5<\/td><td>–<\/td><td>–<\/td><td>–<\/td>/)
   t.notMatch(html, /p95 latency per endpoint and method/)
 })

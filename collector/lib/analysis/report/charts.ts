@@ -36,9 +36,13 @@ function legendHeight (series: Series[], width: Width): number {
   return Math.ceil(needed / (WIDTHS[width] - 20)) * 22
 }
 
-/** ECharts' default palette, given out by a version's place among the published ones: a version has one colour on every chart. */
+/**
+ * ECharts' default palette, given out from the newest published version (`versions` oldest first) back: a version has
+ * one colour on every chart, and the latest is blue, as in the release comparison.
+ */
 const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc']
-export const versionColour = (versions: readonly string[], version: string): string => PALETTE[Math.max(0, versions.indexOf(version)) % PALETTE.length]
+export const versionColour = (versions: readonly string[], version: string): string =>
+  PALETTE[(versions.length - 1 - versions.indexOf(version)) % PALETTE.length]
 
 const colour = (s: Series): { color?: string } => s.color === undefined ? {} : { color: s.color }
 

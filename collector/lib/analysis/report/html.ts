@@ -41,7 +41,7 @@ export function renderHtml (stats: Stats): string {
   const pct = (value: number): string => `${(value * 100).toFixed(1)} %`
   const hidden = (rows: Rows<unknown>, what: string): string => rows.belowFloor === 0
     ? ''
-    : `<p class="floor">${formatNumber(rows.belowFloor)} more ${what} seen at fewer than ${k} installations each: not shown.</p>`
+    : `<p class="floor">${more(rows.belowFloor, what)} seen at fewer than ${k} installations each: not shown.</p>`
   const table = (head: string[], rows: string[][]): string =>
     `<div class="scroll"><table><thead><tr>${head.map(h => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.map(r => `<tr>${r.map(c => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table></div>`
   const perDay = (summary: string, content: string): string => `<details><summary>${summary}</summary>${content}</details>`
@@ -108,6 +108,9 @@ ${hidden(stats.memory, 'versions')}
 `
 }
 
+/** "3 more values of os", "1 more value of os": `what` is plural, its first word said in the singular for one. */
+const more = (n: number, what: string): string => `${formatNumber(n)} more ${n === 1 ? what.replace(/^(\w+)s\b/, '$1') : what}`
+
 type Figure = (svg: string | null, caption: string) => string
 
 /**
@@ -169,7 +172,7 @@ function comparison (stats: Stats, { n, bars }: Parts): string {
   const k = stats.minInstallations
   const c = stats.comparison
   const head = '<section id="comparison"><h2>Release comparison</h2>'
-  const belowFloor = c.belowFloor === 0 ? '' : `<p class="floor">${formatNumber(c.belowFloor)} more endpoint and method pairs seen at fewer than ${k} installations: not shown.</p>`
+  const belowFloor = c.belowFloor === 0 ? '' : `<p class="floor">${more(c.belowFloor, 'pairs of endpoint and method')} seen at fewer than ${k} installations: not shown.</p>`
   if (c.latest === null) return `${head}<p class="floor">No version is used by at least ${k} installations.</p>${belowFloor}</section>`
   const latest = c.latest
   const previous = c.previous
