@@ -114,12 +114,16 @@ test('ingesting in several runs, split anywhere, yields exactly the tables of on
   ), { numRuns: 8, examples: [[[]], [[1, 5, 9, 13]], [[lines.length - 1]]] })
 })
 
-test('the fleet in one run counts every delivered request exactly once', async t => {
-  const dir = t.testdir()
+/** The whole fleet ingested in one run into `dir`, its database open. */
+async function ingestedFleet (dir: string): ReturnType<typeof openDatabase> {
   const lines = fleet()
   write(dir, lines, 0, lines.length)
   await ingest([dir], join(dir, 'fleet.duckdb'))
-  const db = await openDatabase(join(dir, 'fleet.duckdb'))
+  return await openDatabase(join(dir, 'fleet.duckdb'))
+}
+
+test('the fleet in one run counts every delivered request exactly once', async t => {
+  const db = await ingestedFleet(t.testdir())
   try {
     // one: r4 covers everything but the lost report's successor (3 + 1 + 2 + 5 + 4 + 1 = 16), restarted: 7; two: 6 + 2 + 1.
     t.same(await rows(db.connection, 'SELECT version, sum(requests)::INTEGER AS n FROM daily_traffic GROUP BY version ORDER BY version'),
@@ -131,11 +135,7 @@ test('the fleet in one run counts every delivered request exactly once', async t
 })
 
 test('feature counts become uses per day (the first report counts whole), facts count each installation under each value it reported', async t => {
-  const dir = t.testdir()
-  const lines = fleet()
-  write(dir, lines, 0, lines.length)
-  await ingest([dir], join(dir, 'fleet.duckdb'))
-  const db = await openDatabase(join(dir, 'fleet.duckdb'))
+  const db = await ingestedFleet(t.testdir())
   try {
     // restarted (day 2): exports 2. three: t1 (day 3) exports 4, webhooks 1; t2 (day 2) exports +1; t3 (day 2) webhooks +5.
     t.same(await rows(db.connection, 'SELECT day::VARCHAR AS day, name, installations::INTEGER AS i, installations_using::INTEGER AS u, uses::INTEGER AS uses FROM daily_features ORDER BY ALL'), [
