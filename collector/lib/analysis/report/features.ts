@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { rows as query } from '../db'
 import type { Floor } from './floor'
-import { inWindow, type Window } from './stats'
+import { inWindow, type Window } from './window'
 import type { Counter, CounterUse, Fact, Features } from './stats-types'
 import { boundLabel } from './text'
 

@@ -7,6 +7,7 @@ import { compareRows, MEASURES, type InstallationFigures } from './release-rule'
 import type { Comparison, ComparisonRow, Distribution, LatencyFigure, Measure, RowRef, Side, Stats } from './stats-types'
 import { boundLabel } from './text'
 import { orderVersions } from './versions'
+import { inWindow, type Window } from './window'
 
 type Row = Record<string, unknown>
 
@@ -23,12 +24,6 @@ export interface StatsOptions {
   days?: number | null
   now?: Date
 }
-
-/** The UTC days a report covers, both ends included; every query restricts its table's day column to it. */
-export interface Window { from: string, to: string }
-
-/** `column BETWEEN from AND to`: the days are the database's own (YYYY-MM-DD), never text from a user. */
-export const inWindow = (window: Window, column = 'day'): string => `${column} BETWEEN DATE '${window.from}' AND DATE '${window.to}'`
 
 const DAY_MS = 86_400_000
 
